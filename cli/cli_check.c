@@ -1,0 +1,1 @@
+/* cli_check - placeholder until the module lands */

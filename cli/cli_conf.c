@@ -1,0 +1,1 @@
+/* cli_conf - placeholder until the module lands */

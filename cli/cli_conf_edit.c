@@ -1,0 +1,1 @@
+/* cli_conf_edit - placeholder until the module lands */

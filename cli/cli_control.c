@@ -1,0 +1,1 @@
+/* cli_control - placeholder until the module lands */

@@ -1,0 +1,1 @@
+/* cli_mastercf - placeholder until the module lands */

@@ -1,0 +1,1 @@
+/* facteur - placeholder until the module lands */

@@ -1,0 +1,1 @@
+/* attr - placeholder until the module lands */

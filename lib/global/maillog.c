@@ -1,0 +1,1 @@
+/* maillog - placeholder until the module lands */

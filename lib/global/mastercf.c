@@ -1,0 +1,1 @@
+/* mastercf - placeholder until the module lands */

@@ -1,0 +1,1 @@
+/* params - placeholder until the module lands */

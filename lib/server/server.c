@@ -1,0 +1,1 @@
+/* server - placeholder until the module lands */

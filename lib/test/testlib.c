@@ -1,0 +1,1 @@
+/* testlib - placeholder until the module lands */

@@ -1,0 +1,1 @@
+/* lineread - placeholder until the module lands */

@@ -1,0 +1,1 @@
+/* net - placeholder until the module lands */

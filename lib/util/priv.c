@@ -1,0 +1,1 @@
+/* priv - placeholder until the module lands */

@@ -1,0 +1,1 @@
+/* master - placeholder until the module lands */

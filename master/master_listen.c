@@ -1,0 +1,1 @@
+/* master_listen - placeholder until the module lands */

@@ -1,0 +1,1 @@
+/* master_logger - placeholder until the module lands */

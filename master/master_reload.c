@@ -1,0 +1,1 @@
+/* master_reload - placeholder until the module lands */

@@ -1,0 +1,1 @@
+/* master_service - placeholder until the module lands */

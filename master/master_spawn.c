@@ -1,0 +1,1 @@
+/* master_spawn - placeholder until the module lands */

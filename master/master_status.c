@@ -1,0 +1,1 @@
+/* master_status - placeholder until the module lands */

@@ -1,0 +1,1 @@
+/* master_wakeup - placeholder until the module lands */

@@ -1,0 +1,1 @@
+/* testsvc - placeholder until the module lands */
