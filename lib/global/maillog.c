@@ -38,9 +38,11 @@ int maillog_setup(const struct config *cfg, bool to_stderr,
 	}
 	if (file[0] != '\0')
 		return log_to_file(file, error_r);
-	if (to_stderr)
+	if (to_stderr) {
 		log_to_stderr(true);
-	else
-		log_to_syslog();
+	} else if (log_to_syslog(config_str(cfg, "syslog_facility")) < 0) {
+		*error_r = "syslog_facility: unknown facility name";
+		return -1;
+	}
 	return 0;
 }

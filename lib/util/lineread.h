@@ -20,14 +20,14 @@ struct evbuffer;
 
 enum lineread_result {
 	LINEREAD_TOO_LONG = -1,
-	LINEREAD_MORE = 0,      /* no complete line yet */
+	LINEREAD_MORE = 0, /* no complete line yet */
 	LINEREAD_LINE = 1,
 };
 
 struct lineread {
-	size_t max;             /* longest line accepted, terminator excluded */
-	bool skipping;          /* discarding the rest of an overlong line */
-	bool had_cr;            /* the last line ended in CRLF, not bare LF */
+	size_t max;    /* longest line accepted, terminator excluded */
+	bool skipping; /* discarding the rest of an overlong line */
+	bool had_cr;   /* the last line ended in CRLF, not bare LF */
 };
 
 void lineread_init(struct lineread *lr, size_t max);

@@ -44,6 +44,7 @@ static struct {
 	bool stderr_pid;
 	bool verbose;
 	int fd;
+	int facility;
 	log_hook_fn *hook;
 	void *hook_ctx;
 	log_exit_fn *exit_hook;
@@ -54,6 +55,7 @@ static struct {
 	.sink = SINK_STDERR,
 	.stderr_pid = true,
 	.fd = -1,
+	.facility = LOG_MAIL,
 };
 
 static void update_ident(void)
@@ -82,7 +84,7 @@ void log_set_syslog_name(const char *name)
 	update_ident();
 	if (lg.sink == SINK_SYSLOG) {
 		closelog();
-		openlog(lg.ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+		openlog(lg.ident, LOG_PID | LOG_NDELAY, lg.facility);
 	}
 }
 
@@ -112,11 +114,32 @@ void log_to_stderr(bool with_pid)
 	lg.stderr_pid = with_pid;
 }
 
-void log_to_syslog(void)
+/* log_to_syslog - send lines to syslog(3) */
+int log_to_syslog(const char *facility)
 {
-	close_sink();
-	openlog(lg.ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
-	lg.sink = SINK_SYSLOG;
+	static const struct {
+		const char *name;
+		int code;
+	} facilities[] = {
+		{"mail", LOG_MAIL},	{"daemon", LOG_DAEMON},
+		{"user", LOG_USER},	{"local0", LOG_LOCAL0},
+		{"local1", LOG_LOCAL1}, {"local2", LOG_LOCAL2},
+		{"local3", LOG_LOCAL3}, {"local4", LOG_LOCAL4},
+		{"local5", LOG_LOCAL5}, {"local6", LOG_LOCAL6},
+		{"local7", LOG_LOCAL7},
+	};
+
+	for (size_t i = 0; i < sizeof(facilities) / sizeof(facilities[0]);
+	     i++) {
+		if (strcmp(facility, facilities[i].name) == 0) {
+			close_sink();
+			lg.facility = facilities[i].code;
+			openlog(lg.ident, LOG_PID | LOG_NDELAY, lg.facility);
+			lg.sink = SINK_SYSLOG;
+			return 0;
+		}
+	}
+	return -1;
 }
 
 /* log_to_file - append lines to one file */
@@ -193,9 +216,9 @@ static void write_stderr(const char *text)
 static void emit(enum log_level level, const char *text)
 {
 	static const int prio[] = {
-		[LOG_LEVEL_DEBUG] = LOG_DEBUG, [LOG_LEVEL_INFO] = LOG_INFO,
+		[LOG_LEVEL_DEBUG] = LOG_DEBUG,	[LOG_LEVEL_INFO] = LOG_INFO,
 		[LOG_LEVEL_WARN] = LOG_WARNING, [LOG_LEVEL_ERROR] = LOG_ERR,
-		[LOG_LEVEL_FATAL] = LOG_CRIT, [LOG_LEVEL_PANIC] = LOG_CRIT,
+		[LOG_LEVEL_FATAL] = LOG_CRIT,	[LOG_LEVEL_PANIC] = LOG_CRIT,
 	};
 	char line[LOG_LINE_MAX + 512];
 	size_t len;
@@ -226,9 +249,9 @@ static void emit(enum log_level level, const char *text)
 void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
 	static const char *const prefix[] = {
-		[LOG_LEVEL_DEBUG] = "", [LOG_LEVEL_INFO] = "",
+		[LOG_LEVEL_DEBUG] = "",		[LOG_LEVEL_INFO] = "",
 		[LOG_LEVEL_WARN] = "warning: ", [LOG_LEVEL_ERROR] = "error: ",
-		[LOG_LEVEL_FATAL] = "fatal: ", [LOG_LEVEL_PANIC] = "panic: ",
+		[LOG_LEVEL_FATAL] = "fatal: ",	[LOG_LEVEL_PANIC] = "panic: ",
 	};
 	char text[LOG_LINE_MAX];
 	size_t plen = strlen(prefix[level]);

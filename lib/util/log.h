@@ -42,8 +42,9 @@ void log_set_verbose(bool verbose);
 
 /* stderr; with_pid=false gives the terse "facteur: text" of a CLI. */
 void log_to_stderr(bool with_pid);
-/* syslog(3), facility mail. */
-void log_to_syslog(void);
+/* syslog(3) with a facility name ("mail", "local0".."local7", "daemon",
+ * "user"); -1 for an unknown name (the sink is then left as it was). */
+int log_to_syslog(const char *facility);
 /* Append to path, one write(2) per line.  Returns -1 with *error_r set. */
 int log_to_file(const char *path, const char **error_r);
 /* Send each line as one datagram to fd (master's collector).  When the

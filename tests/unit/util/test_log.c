@@ -160,8 +160,9 @@ static void test_file_sink_appends(void **state)
 	assert_non_null(strstr(buf, "]: first\n"));
 	assert_non_null(strstr(strstr(buf, "]: first\n"), "]: second\n"));
 	assert_int_equal(log_to_file("/nonexistent/dir/maillog", &error), -1);
-	assert_string_equal(error,
-			    "open /nonexistent/dir/maillog: No such file or directory");
+	assert_string_equal(
+		error,
+		"open /nonexistent/dir/maillog: No such file or directory");
 	testlib_rmtree(dir);
 	free(path);
 	free(dir);
@@ -171,13 +172,20 @@ static void test_file_sink_appends(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_levels_and_prefixes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fatal_and_panic_are_caught, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_control_characters_replaced, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_long_message_cut, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_file_line_shape, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fd_sink_sends_datagrams, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_file_sink_appends, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_levels_and_prefixes, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_fatal_and_panic_are_caught,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_control_characters_replaced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_long_message_cut, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_file_line_shape, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_fd_sink_sends_datagrams,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_sink_appends, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -72,11 +72,13 @@ static void test_unopenable(void **state)
 	pid_t holder = 99;
 
 	(void)state;
-	assert_int_equal(pidlock_acquire("/nonexistent/x/master.pid", &holder,
-					 &error),
-			 -1);
+	assert_int_equal(
+		pidlock_acquire("/nonexistent/x/master.pid", &holder, &error),
+		-1);
 	assert_int_equal(holder, 0);
-	assert_string_equal(error, "open /nonexistent/x/master.pid: No such file or directory");
+	assert_string_equal(
+		error,
+		"open /nonexistent/x/master.pid: No such file or directory");
 }
 
 int main(void)
