@@ -1,0 +1,1 @@
+/* qfile - placeholder until the module lands */

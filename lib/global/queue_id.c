@@ -1,0 +1,1 @@
+/* queue_id - placeholder until the module lands */

@@ -1,0 +1,1 @@
+/* map_db - placeholder until the module lands */

@@ -1,0 +1,1 @@
+/* map_lmdb - placeholder until the module lands */

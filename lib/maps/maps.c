@@ -1,0 +1,1 @@
+/* maps - placeholder until the module lands */

@@ -1,0 +1,1 @@
+/* mapsrc - placeholder until the module lands */

@@ -1,0 +1,1 @@
+/* smtp_addr - placeholder until the module lands */

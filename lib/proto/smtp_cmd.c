@@ -1,0 +1,1 @@
+/* smtp_cmd - placeholder until the module lands */
