@@ -669,6 +669,22 @@ static int expand_text(struct config *cfg, struct entry *owner,
 	return ret;
 }
 
+/*
+ * escape_dollars - main.cf text for a literal value.  Computed defaults
+ * are expanded like any text, so a '$' in them (a host name, a -c DIR)
+ * must not start a reference.
+ */
+static char *escape_dollars(const char *value)
+{
+	struct strbuf sb;
+
+	strbuf_init(&sb, STRBUF_NO_LIMIT);
+	for (const char *p = value; *p != '\0'; p++)
+		(void)strbuf_append(&sb, *p == '$' ? "$$" : p,
+				    *p == '$' ? 2 : 1);
+	return strbuf_steal(&sb);
+}
+
 /* derive_mydomain - mydomain's default from a myhostname that is set */
 static int derive_mydomain(struct config *cfg, struct entry *e)
 {
@@ -680,9 +696,10 @@ static int derive_mydomain(struct config *cfg, struct entry *e)
 	if (expand_entry(cfg, host) < 0)
 		return -1;
 	dot = strchr(host->expanded, '.');
+	if (dot == NULL || dot[1] == '\0')
+		dot = ".localdomain";
 	free(e->dflt);
-	e->dflt = xstrdup(dot != NULL && dot[1] != '\0' ? dot + 1
-							: "localdomain");
+	e->dflt = escape_dollars(dot + 1);
 	return 0;
 }
 
@@ -1005,7 +1022,7 @@ static int load_text(struct config *cfg, const char *filename, const char *text)
 		log_warn("%s: config_directory is ignored: the configuration "
 			 "directory is %s",
 			 origin(cfg, dir), cfg->dir);
-	dir->dflt = xstrdup(cfg->dir);
+	dir->dflt = escape_dollars(cfg->dir);
 	free(dir->raw);
 	dir->raw = NULL;
 	for (size_t i = 0; i < cfg->set_count; i++)

@@ -209,6 +209,10 @@ static void test_defaults(void **state)
 	config_free(&cfg);
 	config_free(&cfg); /* NULL-safe */
 
+	cfg = config_create("/odd/$dir");
+	assert_string_equal(config_str(cfg, "config_directory"), "/odd/$dir");
+	config_free(&cfg);
+
 	cfg = config_create(NULL);
 	assert_string_equal(config_dir(cfg), FACTEUR_CONFIG_DIR);
 	assert_string_equal(config_str(cfg, "config_directory"),
@@ -271,6 +275,12 @@ static void test_expansion(void **state)
 			    "localhost.example.test");
 	config_free(&cfg);
 
+	/* The derived default is text: a '$' in the host name stays one. */
+	cfg = load("myhostname = a.$$b\n");
+	assert_string_equal(config_str(cfg, "myhostname"), "a.$b");
+	assert_string_equal(config_raw(cfg, "mydomain"), "$$b");
+	assert_string_equal(config_str(cfg, "mydomain"), "$b");
+	config_free(&cfg);
 	cfg = load("myhostname = bare\n");
 	assert_string_equal(config_str(cfg, "mydomain"), "localdomain");
 	config_free(&cfg);
