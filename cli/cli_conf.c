@@ -153,6 +153,10 @@ static int conf_query_run(const struct cli_ctx *ctx, const struct conf_query *q,
 				log_warn("%s: unknown parameter", argv[i]);
 				continue;
 			}
+			/* -n with names: those of them main.cf sets. */
+			if (q->only_set && !q->defaults &&
+			    !config_is_set(cfg, argv[i]))
+				continue;
 			print_one(q, argv[i], value);
 		}
 		config_free(&cfg);

@@ -147,6 +147,8 @@ def test_names(inst):
     assert r.stdout == "\n"
     r = conf(inst, "smtpd_tls_cert_file", check=True)
     assert r.stdout == "smtpd_tls_cert_file =\n"
+    r = conf(inst, "-n", "smtpd_tls_cert_file", "myhostname", check=True)
+    assert r.stdout == "myhostname = mail.example.test\n", r.stdout
 
 
 @with_instance(main_cf=(
