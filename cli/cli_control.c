@@ -137,6 +137,9 @@ int cli_start(struct cli_ctx *ctx, int argc, char **argv)
 	if (ctx->verbose)
 		args[n++] = "-v";
 	args[n] = NULL;
+	/* Say so before the log claims that the system is starting. */
+	if (access(master, X_OK) < 0)
+		log_fatal("cannot execute %s: %m", master);
 
 	cli_log_action(cfg, "starting the Facteur mail system");
 	config_free(&cfg);
