@@ -34,6 +34,8 @@
 #define ATTR_NAME_MAX  64
 #define ATTR_FRAME_MAX (1024 * 1024)
 #define ATTR_HEADER_SIZE 4
+/* At most this many attributes (proto included) in one frame. */
+#define ATTR_COUNT_MAX 256
 
 /* Encoding: frames are appended to a strbuf (with STRBUF_NO_LIMIT). */
 struct attr_writer {
