@@ -26,6 +26,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/*
+ * Limits: bytes per file and per logical line, services per file, and
+ * words (command plus arguments) per service.
+ */
+#define MASTERCF_FILE_MAX  (4 * 1024 * 1024)
+#define MASTERCF_LINE_MAX  (64 * 1024)
+#define MASTERCF_ENTRY_MAX 1000
+#define MASTERCF_ARG_MAX   256
+
 enum mastercf_type {
 	MASTERCF_INET,
 	MASTERCF_UNIX,
