@@ -20,8 +20,9 @@
  *	executes "daemon_directory/master -c DIR -w": master -w returns once
  *	the daemon is ready (exit 0) or has failed (exit 1, saying why), and
  *	its exit status becomes ours.  stop sends SIGTERM and waits until
- *	the lock is gone (up to master_stop_timeout plus 5 seconds, the time
- *	master gives its children and then some).  reload validates both
+ *	the lock is gone and the process has exited (up to
+ *	master_stop_timeout plus 5 seconds, the time master gives its
+ *	children and then some).  reload validates both
  *	files, then sends SIGHUP.  status reports the pid.
  *
  *	Messages read as postfix(1)'s: "facteur: stopping the Facteur mail
@@ -38,6 +39,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -148,15 +150,48 @@ int cli_start(struct cli_ctx *ctx, int argc, char **argv)
 	log_fatal("execute %s: %m", master);
 }
 
-/* wait_stopped - poll the lock until master lets go of it */
-static bool wait_stopped(const struct config *cfg, long long seconds)
+/*
+ * process_gone - whether pid has exited (or is a zombie nobody reaped
+ * yet: it holds nothing any more).  /proc tells zombies apart on Linux;
+ * elsewhere kill(pid, 0) is the best there is.
+ */
+static bool process_gone(pid_t pid)
+{
+	char path[64], buf[512];
+	const char *state;
+	ssize_t n;
+	int fd;
+
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return errno == ENOENT && access("/proc/self/stat", F_OK) == 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	/* "pid (comm) S ...": comm may hold anything, so find the last ')'. */
+	if ((state = strrchr(buf, ')')) == NULL)
+		return false;
+	return state[1] == ' ' && (state[2] == 'Z' || state[2] == 'X');
+}
+
+/*
+ * wait_stopped - poll until master lets go of the lock and has exited.
+ * The lock alone is not enough: master releases it on its way out, and
+ * "stop" promises that no master is left when it returns (a start right
+ * after a stop must not race the old process's last writes).
+ */
+static bool wait_stopped(const struct config *cfg, pid_t pid, long long seconds)
 {
 	struct timespec poll = {.tv_sec = 0, .tv_nsec = STOP_POLL_NS};
 	struct timespec start, now;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
-		if (running_pid(cfg) == 0)
+		if (running_pid(cfg) == 0 && process_gone(pid))
 			return true;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec - start.tv_sec >= seconds)
@@ -182,7 +217,7 @@ int cli_stop(struct cli_ctx *ctx, int argc, char **argv)
 	cli_log_action(cfg, "stopping the Facteur mail system");
 	if (kill(pid, SIGTERM) < 0 && errno != ESRCH)
 		log_fatal("send SIGTERM to master (pid %ld): %m", (long)pid);
-	if (!wait_stopped(cfg, timeout + STOP_SLACK_SECONDS))
+	if (!wait_stopped(cfg, pid, timeout + STOP_SLACK_SECONDS))
 		log_fatal("the Facteur mail system (master pid %ld) did not "
 			  "stop within %lld seconds",
 			  (long)pid, timeout + STOP_SLACK_SECONDS);
