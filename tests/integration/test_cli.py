@@ -7,6 +7,7 @@ the instance uses "nobody" instead.  Skipped (77) until master is built.
 
 import os
 import pwd
+import socket
 import stat
 import subprocess
 import sys
@@ -194,6 +195,33 @@ def test_start_status_reload_stop():
         inst.cleanup()
 
 
+def test_stop_with_services():
+    """stop leaves neither master nor any of its children behind."""
+    if not os.path.exists(ft.TESTSVC):
+        raise ft.SkipTest("%s not built" % ft.TESTSVC)
+    port = ft.free_port()
+    inst = instance(master_cf="127.0.0.1:%d inet n n n - 2 %s\n"
+                    % (port, ft.TESTSVC))
+    try:
+        inst.start()
+        pid = inst.master_pid()
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            greeting = s.makefile("rb").readline()
+            assert greeting.startswith(b"testsvc "), greeting
+            kids = ft.children_of(pid)
+            assert kids, "no service process"
+        r = inst.facteur("stop")
+        assert r.returncode == 0, r
+        for p in [pid] + kids:
+            assert not ft.process_alive(p), "process %d still running" % p
+        # The port is free again: a new start can have it.
+        r = inst.facteur("start")
+        assert r.returncode == 0, r
+        inst.facteur("stop", check=True)
+    finally:
+        inst.cleanup()
+
+
 def test_not_running():
     inst = instance()
     try:
@@ -258,6 +286,7 @@ if __name__ == "__main__":
     ft.run_tests([
         test_check_creates_dirs, test_check_bad_main_cf,
         test_check_bad_master_cf, test_check_mail_owner, test_check_warnings,
-        test_start_status_reload_stop, test_not_running, test_start_bad_config,
+        test_start_status_reload_stop, test_stop_with_services,
+        test_not_running, test_start_bad_config,
         test_reload_bad_config, test_usage,
     ])
