@@ -109,6 +109,7 @@ struct mastercf *cli_load_mastercf(const struct cli_ctx *ctx)
 	return mcf;
 }
 
+/* main - global options, then the subcommand */
 int main(int argc, char **argv)
 {
 	struct cli_ctx ctx = {.config_dir = FACTEUR_CONFIG_DIR};
@@ -144,7 +145,10 @@ int main(int argc, char **argv)
 			int sub_argc = argc - optind;
 			char **sub_argv = argv + optind;
 
-			/* Each subcommand parses its options from scratch. */
+			/*
+			 * Each subcommand parses its options from scratch:
+			 * optind 0 makes glibc (and musl) reset getopt.
+			 */
 			optind = 0;
 			return commands[i].fn(&ctx, sub_argc, sub_argv);
 		}
