@@ -58,17 +58,30 @@ void cli_check_run(const struct cli_ctx *ctx, const struct config *cfg,
 /*
  * File helpers (cli_conf_edit.c).  cli_read_file() reads at most
  * CLI_FILE_MAX bytes of path into sb (reset first); a missing file reads
- * as empty when missing_ok.  cli_replace_file() replaces path atomically:
- * it writes path.tmp in the same directory (locked, so that two editors
- * cannot interleave), fsyncs it, renames it over path and fsyncs the
- * directory, keeping the old file's mode and owner.  Both return 0, or -1
- * with *error_r set (valid until the next call).
+ * as empty when missing_ok.
+ *
+ * An edit replaces a file atomically, as Postfix's edit_file does:
+ * cli_edit_open() creates and locks path.tmp in the same directory, so
+ * that concurrent editors take turns (call it before reading the file, so
+ * that no edit is lost); cli_edit_commit() writes the new text to it,
+ * fsyncs it, renames it over path, fsyncs the directory, keeping the old
+ * file's mode and owner; cli_edit_abort() removes it.  Commit and abort
+ * close the edit.  The functions return 0, or -1 with *error_r set (valid
+ * until the next call).
  */
 #define CLI_FILE_MAX (16 * 1024 * 1024)
 int cli_read_file(const char *path, struct strbuf *sb, bool missing_ok,
 		  const char **error_r);
-int cli_replace_file(const char *path, const char *data, size_t len,
-		     const char **error_r);
+
+struct cli_edit {
+	char *path;
+	char *tmp;
+	int fd;
+};
+int cli_edit_open(struct cli_edit *ed, const char *path, const char **error_r);
+int cli_edit_commit(struct cli_edit *ed, const char *data, size_t len,
+		    const char **error_r);
+void cli_edit_abort(struct cli_edit *ed);
 
 /* Whether name has parameter-name syntax: [A-Za-z0-9_.-]+ */
 bool cli_valid_param_name(const char *name);

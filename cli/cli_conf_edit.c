@@ -6,7 +6,9 @@
  *
  *	int cli_conf_edit(ctx, mode, argc, argv)
  *	int cli_read_file(path, sb, missing_ok, error_r)
- *	int cli_replace_file(path, data, len, error_r)
+ *	int cli_edit_open(ed, path, error_r)
+ *	int cli_edit_commit(ed, data, len, error_r)
+ *	void cli_edit_abort(ed)
  *
  * DESCRIPTION
  *	cli_conf_edit() copies main.cf line by line and changes only the
@@ -22,11 +24,12 @@
  *	itself: a value the table refuses ("message_size_limit = 10x"), or a
  *	$name loop, leaves the file as it was and is reported.
  *
- *	cli_replace_file() makes the change atomic: readers see the old file
- *	or the new one, never a mix, even across a crash (write path.tmp,
- *	fsync, rename, fsync the directory).  The temp file is locked while
- *	it is written, so that two concurrent editors cannot interleave
- *	their bytes; the last rename wins, as with postconf.
+ *	cli_edit_open() and cli_edit_commit() make the change atomic:
+ *	readers see the old file or the new one, never a mix, even across a
+ *	crash (write path.tmp, fsync, rename, fsync the directory).  The
+ *	temporary file is locked from before the original is read until it
+ *	is renamed, so that concurrent editors take turns and each one edits
+ *	what the one before it wrote.
  *
  * DIAGNOSTICS
  *	Bad requests (bad name syntax, a value with a newline, "name=value"
@@ -132,76 +135,115 @@ static int fsync_dir(const char *path)
 	return ret;
 }
 
-/* cli_replace_file - atomic replacement keeping mode and owner */
-int cli_replace_file(const char *path, const char *data, size_t len,
-		     const char **error_r)
+/* edit_fail - format an error about the temporary file */
+static int edit_fail(struct cli_edit *ed, const char *op, const char **error_r)
 {
-	char *tmp = xasprintf("%s.tmp", path);
-	const char *op;
-	struct stat st;
-	int fd;
+	snprintf(file_error, sizeof(file_error), "%s %s: %s", op, ed->tmp,
+		 strerror(errno));
+	*error_r = file_error;
+	return -1;
+}
 
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) < 0) {
+/* edit_close - release an edit's resources */
+static void edit_close(struct cli_edit *ed)
+{
+	if (ed->fd >= 0)
+		close(ed->fd);
+	ed->fd = -1;
+	free(ed->tmp);
+	free(ed->path);
+	ed->tmp = ed->path = NULL;
+}
+
+/* cli_edit_open - create and lock path.tmp */
+int cli_edit_open(struct cli_edit *ed, const char *path, const char **error_r)
+{
+	struct stat st_fd, st_path;
+	const char *op;
+
+	ed->path = xstrdup(path);
+	ed->tmp = xasprintf("%s.tmp", path);
+	for (;;) {
+		int ret;
+
 		op = "open";
-		goto fail_noclose;
-	}
-	/* Serialize concurrent editors on the one deterministic name. */
-	if (flock(fd, LOCK_EX) < 0) {
+		if ((ed->fd = open(ed->tmp, O_WRONLY | O_CREAT | O_CLOEXEC,
+				   0644)) < 0)
+			break;
 		op = "lock";
-		goto fail;
-	}
-	if (ftruncate(fd, 0) < 0) {
-		op = "truncate";
-		goto fail;
-	}
-	if (stat(path, &st) == 0) {
-		if (fchmod(fd, st.st_mode & 07777) < 0) {
-			op = "chmod";
-			goto fail;
+		if (flock(ed->fd, LOCK_EX) < 0 || fstat(ed->fd, &st_fd) < 0)
+			break;
+		/*
+		 * While we waited, the editor before us may have renamed
+		 * the file we locked over path, or removed it: then it is
+		 * no longer the temporary file, and we start again.
+		 */
+		ret = stat(ed->tmp, &st_path);
+		if (ret == 0 && st_path.st_dev == st_fd.st_dev &&
+		    st_path.st_ino == st_fd.st_ino) {
+			op = "truncate";
+			if (ftruncate(ed->fd, 0) < 0)
+				break;
+			return 0;
 		}
+		op = "stat";
+		if (ret < 0 && errno != ENOENT)
+			break;
+		close(ed->fd);
+	}
+	edit_fail(ed, op, error_r);
+	edit_close(ed);
+	return -1;
+}
+
+/* cli_edit_abort - forget the edit; the original stays as it was */
+void cli_edit_abort(struct cli_edit *ed)
+{
+	/* The name is ours alone while we hold the lock. */
+	if (ed->tmp != NULL)
+		(void)unlink(ed->tmp);
+	edit_close(ed);
+}
+
+/* cli_edit_commit - write, sync and rename into place */
+int cli_edit_commit(struct cli_edit *ed, const char *data, size_t len,
+		    const char **error_r)
+{
+	struct stat st;
+	const char *op;
+
+	if (stat(ed->path, &st) == 0) {
+		op = "chmod";
+		if (fchmod(ed->fd, st.st_mode & 07777) < 0)
+			goto fail;
 		/* Only root can give a file away; others keep their own. */
-		if (geteuid() == 0 && fchown(fd, st.st_uid, st.st_gid) < 0) {
-			op = "chown";
+		op = "chown";
+		if (geteuid() == 0 && fchown(ed->fd, st.st_uid, st.st_gid) < 0)
 			goto fail;
-		}
 	}
-	if (write_all(fd, data, len) < 0) {
-		op = "write";
+	op = "write";
+	if (write_all(ed->fd, data, len) < 0)
 		goto fail;
-	}
-	if (fsync(fd) < 0) {
-		op = "fsync";
+	op = "fsync";
+	if (fsync(ed->fd) < 0)
 		goto fail;
-	}
-	if (rename(tmp, path) < 0) {
-		op = "rename";
+	op = "rename";
+	if (rename(ed->tmp, ed->path) < 0)
 		goto fail;
-	}
-	close(fd);
-	if (fsync_dir(path) < 0) {
+	if (fsync_dir(ed->path) < 0) {
 		snprintf(file_error, sizeof(file_error),
-			 "fsync directory of %s: %s", path, strerror(errno));
+			 "fsync directory of %s: %s", ed->path,
+			 strerror(errno));
 		*error_r = file_error;
-		free(tmp);
+		edit_close(ed);
 		return -1;
 	}
-	free(tmp);
+	edit_close(ed);
 	return 0;
 
 fail:
-	snprintf(file_error, sizeof(file_error), "%s %s: %s", op, tmp,
-		 strerror(errno));
-	/* The name is ours alone (and locked), so removing it is safe. */
-	(void)unlink(tmp);
-	close(fd);
-	*error_r = file_error;
-	free(tmp);
-	return -1;
-fail_noclose:
-	snprintf(file_error, sizeof(file_error), "%s %s: %s", op, tmp,
-		 strerror(errno));
-	*error_r = file_error;
-	free(tmp);
+	edit_fail(ed, op, error_r);
+	cli_edit_abort(ed);
 	return -1;
 }
 
@@ -361,6 +403,7 @@ int cli_conf_edit(const struct cli_ctx *ctx, enum cli_edit_mode mode, int argc,
 {
 	char *path = cli_path(ctx->config_dir, "main.cf");
 	struct edit_req *reqs = xcalloc((size_t)argc, sizeof(*reqs));
+	struct cli_edit ed;
 	struct strbuf in, out;
 	struct config *cfg;
 	const char *error;
@@ -382,9 +425,14 @@ int cli_conf_edit(const struct cli_ctx *ctx, enum cli_edit_mode mode, int argc,
 
 	strbuf_init(&in, STRBUF_NO_LIMIT);
 	strbuf_init(&out, STRBUF_NO_LIMIT);
-	/* postconf -e creates a missing main.cf; so do we. */
-	if (cli_read_file(path, &in, mode == CLI_EDIT_SET, &error) < 0)
+	/* Lock first, then read: a concurrent edit is never lost. */
+	if (cli_edit_open(&ed, path, &error) < 0)
 		log_fatal("%s", error);
+	/* postconf -e creates a missing main.cf; so do we. */
+	if (cli_read_file(path, &in, mode == CLI_EDIT_SET, &error) < 0) {
+		cli_edit_abort(&ed);
+		log_fatal("%s", error);
+	}
 	edit_text(path, mode, reqs, argc, &in, &out);
 
 	/*
@@ -397,14 +445,16 @@ int cli_conf_edit(const struct cli_ctx *ctx, enum cli_edit_mode mode, int argc,
 	log_set_hook(drop_warnings, NULL);
 	ret = config_load_string(cfg, path, strbuf_cstr(&out), &error);
 	log_set_hook(NULL, NULL);
-	if (ret < 0)
+	if (ret < 0) {
+		cli_edit_abort(&ed);
 		log_fatal("%s (%s left unchanged)", error, path);
+	}
 	config_free(&cfg);
 
-	if (out.len != in.len || memcmp(out.data, in.data, in.len) != 0) {
-		if (cli_replace_file(path, out.data, out.len, &error) < 0)
-			log_fatal("%s", error);
-	}
+	if (out.len == in.len && memcmp(out.data, in.data, in.len) == 0)
+		cli_edit_abort(&ed);
+	else if (cli_edit_commit(&ed, out.data, out.len, &error) < 0)
+		log_fatal("%s", error);
 	for (int i = 0; i < argc; i++) {
 		free(reqs[i].name);
 		free(reqs[i].value);

@@ -206,9 +206,9 @@ static void parse_edit_request(enum cli_edit_mode mode, const char *arg,
 }
 
 /* edit_text - produce the edited master.cf from the old text */
-static void edit_text(const char *path, enum cli_edit_mode mode,
-		      struct svc_req *reqs, int count, const struct strbuf *in,
-		      struct strbuf *out)
+static void edit_text(struct cli_edit *ed, const char *path,
+		      enum cli_edit_mode mode, struct svc_req *reqs, int count,
+		      const struct strbuf *in, struct strbuf *out)
 {
 	struct svc_req *current = NULL; /* request matching this entry */
 	const char *p = in->data, *end = in->data + in->len;
@@ -244,13 +244,17 @@ static void edit_text(const char *path, enum cli_edit_mode mode,
 			t += strspn(t, " \t");
 			type_len = strcspn(t, " \t\r\n");
 			type_name = xstrndup(t, type_len);
-			if (type_len == 0)
+			if (type_len == 0) {
+				cli_edit_abort(ed);
 				log_fatal("%s:%d: specify service name and "
 					  "type on the same line",
 					  path, lineno);
-			if (mastercf_type_parse(type_name, &type) < 0)
+			}
+			if (mastercf_type_parse(type_name, &type) < 0) {
+				cli_edit_abort(ed);
 				log_fatal("%s:%d: unknown service type \"%s\"",
 					  path, lineno, type_name);
+			}
 			free(type_name);
 			current = NULL;
 			for (int i = 0; i < count; i++)
@@ -287,6 +291,7 @@ int cli_mastercf_edit(const struct cli_ctx *ctx, enum cli_edit_mode mode,
 {
 	char *path = cli_path(ctx->config_dir, "master.cf");
 	struct svc_req *reqs = xcalloc((size_t)argc + 1, sizeof(*reqs));
+	struct cli_edit ed;
 	struct strbuf in, out;
 	struct mastercf *mcf;
 	const char *error;
@@ -304,19 +309,26 @@ int cli_mastercf_edit(const struct cli_ctx *ctx, enum cli_edit_mode mode,
 
 	strbuf_init(&in, STRBUF_NO_LIMIT);
 	strbuf_init(&out, STRBUF_NO_LIMIT);
-	if (cli_read_file(path, &in, mode == CLI_EDIT_SET, &error) < 0)
+	/* Lock first, then read: a concurrent edit is never lost. */
+	if (cli_edit_open(&ed, path, &error) < 0)
 		log_fatal("%s", error);
-	edit_text(path, mode, reqs, argc, &in, &out);
+	if (cli_read_file(path, &in, mode == CLI_EDIT_SET, &error) < 0) {
+		cli_edit_abort(&ed);
+		log_fatal("%s", error);
+	}
+	edit_text(&ed, path, mode, reqs, argc, &in, &out);
 
 	/* Refuse a result master would refuse at the next start or reload. */
-	if ((mcf = mastercf_parse(path, strbuf_cstr(&out), &error)) == NULL)
+	if ((mcf = mastercf_parse(path, strbuf_cstr(&out), &error)) == NULL) {
+		cli_edit_abort(&ed);
 		log_fatal("%s (%s left unchanged)", error, path);
+	}
 	mastercf_free(&mcf);
 
-	if (out.len != in.len || memcmp(out.data, in.data, in.len) != 0) {
-		if (cli_replace_file(path, out.data, out.len, &error) < 0)
-			log_fatal("%s", error);
-	}
+	if (out.len == in.len && memcmp(out.data, in.data, in.len) == 0)
+		cli_edit_abort(&ed);
+	else if (cli_edit_commit(&ed, out.data, out.len, &error) < 0)
+		log_fatal("%s", error);
 	for (int i = 0; i < argc; i++) {
 		free(reqs[i].name);
 		free(reqs[i].entry);

@@ -369,6 +369,26 @@ def test_edit_comment_out():
         inst.cleanup()
 
 
+def test_edit_concurrent():
+    """Concurrent editors take turns: no edit is lost, no temp file left."""
+    inst = ft.Instance()
+    try:
+        procs = [ft.subprocess.Popen(
+            [ft.FACTEUR, "-c", inst.config_dir, "conf", "-e",
+             "knob_%02d=%d" % (i, i)],
+            stdout=ft.subprocess.PIPE, stderr=ft.subprocess.PIPE)
+            for i in range(16)]
+        for p in procs:
+            out, err = p.communicate(timeout=60)
+            assert p.returncode == 0, err
+        got = dict(parse(conf(inst, "-n", check=True).stdout))
+        for i in range(16):
+            assert got.get("knob_%02d" % i) == str(i), (i, read(inst))
+        assert not os.path.exists(os.path.join(inst.config_dir, "main.cf.tmp"))
+    finally:
+        inst.cleanup()
+
+
 def test_edit_creates_main_cf():
     inst = ft.Instance()
     try:
@@ -523,7 +543,8 @@ if __name__ == "__main__":
         test_expand, test_unknown_name, test_bad_main_cf,
         test_unknown_in_main_cf, test_usage, test_edit_replace,
         test_edit_append, test_edit_keeps_mode, test_edit_refused,
-        test_edit_remove, test_edit_comment_out, test_edit_creates_main_cf,
+        test_edit_remove, test_edit_comment_out, test_edit_concurrent,
+        test_edit_creates_main_cf,
         test_master_show, test_master_bad_file, test_master_edit,
         test_master_remove, test_master_comment_out, test_master_edit_refused,
     ])
