@@ -83,6 +83,13 @@ int cli_edit_commit(struct cli_edit *ed, const char *data, size_t len,
 		    const char **error_r);
 void cli_edit_abort(struct cli_edit *ed);
 
+/* The blanks main.cf's and master.cf's parsers skip at line starts. */
+static inline bool cli_is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' ||
+	       c == '\f';
+}
+
 /* Whether name has parameter-name syntax: [A-Za-z0-9_.-]+ */
 bool cli_valid_param_name(const char *name);
 

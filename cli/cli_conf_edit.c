@@ -339,8 +339,7 @@ static void edit_text(const char *path, enum cli_edit_mode mode,
 		const char *next = nl ? nl + 1 : end;
 		const char *q = p;
 
-		while (q < next &&
-		       (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n'))
+		while (q < next && cli_is_blank(*q))
 			q++;
 		if (q == next || *q == '#') {
 			/* Comments and blank lines never change. */

@@ -220,8 +220,7 @@ static void edit_text(struct cli_edit *ed, const char *path,
 		const char *q = p;
 
 		lineno++;
-		while (q < next &&
-		       (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n'))
+		while (q < next && cli_is_blank(*q))
 			q++;
 		if (q == next || *q == '#') {
 			/* Comments and blank lines never change. */
