@@ -222,6 +222,26 @@ def test_stop_with_services():
         inst.cleanup()
 
 
+def test_start_fails():
+    """start reports master's failure (a port in use) and exits 1."""
+    if not os.path.exists(ft.TESTSVC):
+        raise ft.SkipTest("%s not built" % ft.TESTSVC)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        inst = instance(master_cf="127.0.0.1:%d inet n n n - 1 %s\n"
+                        % (port, ft.TESTSVC))
+        try:
+            r = inst.facteur("start")
+            assert r.returncode == 1, r
+            assert "fatal" in r.stderr, r.stderr
+            r = inst.facteur("status")
+            assert r.returncode == 1, r
+        finally:
+            inst.cleanup()
+
+
 def test_not_running():
     inst = instance()
     try:
@@ -287,6 +307,6 @@ if __name__ == "__main__":
         test_check_creates_dirs, test_check_bad_main_cf,
         test_check_bad_master_cf, test_check_mail_owner, test_check_warnings,
         test_start_status_reload_stop, test_stop_with_services,
-        test_not_running, test_start_bad_config,
+        test_start_fails, test_not_running, test_start_bad_config,
         test_reload_bad_config, test_usage,
     ])
