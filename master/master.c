@@ -309,6 +309,20 @@ static void signal_event(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
+/*
+ * startup_exit - a fatal error during start-up: remove the socket files
+ * made so far, so that a failed start leaves nothing behind.
+ */
+static void startup_exit(enum log_level level)
+{
+	for (struct master_service *s = master.services; s; s = s->next)
+		if (s->sock_path != NULL && s->nlisteners > 0)
+			(void)unlink(s->sock_path);
+	if (level == LOG_LEVEL_PANIC)
+		abort();
+	exit(1);
+}
+
 /* start_services - every entry of master.cf */
 static void start_services(void)
 {
@@ -444,7 +458,9 @@ int main(int argc, char **argv)
 	event_add(sig_term, NULL);
 	event_add(sig_int, NULL);
 	event_add(sig_chld, NULL);
+	log_set_exit_hook(startup_exit);
 	start_services();
+	log_set_exit_hook(NULL);
 
 	log_info("daemon started -- version %s, configuration %s",
 		 PACKAGE_VERSION, master.config_dir);

@@ -233,8 +233,12 @@ int master_listen_open(struct master_service *serv, const struct config *cfg,
 		fd = net_listen_unix(serv->sock_path,
 				     serv->private_ ? 0600 : 0666,
 				     MASTER_BACKLOG, error_r);
-		if (fd < 0)
+		if (fd < 0) {
+			/* Not ours: never remove what we did not create. */
+			free(serv->sock_path);
+			serv->sock_path = NULL;
 			return -1;
+		}
 		chown_owner(serv->sock_path, cfg);
 		add_listener(serv, fd);
 		break;
@@ -242,8 +246,12 @@ int master_listen_open(struct master_service *serv, const struct config *cfg,
 		serv->sock_path = master_socket_path(&e, cfg);
 		fd = net_make_fifo(serv->sock_path,
 				   serv->private_ ? 0600 : 0622, error_r);
-		if (fd < 0)
+		if (fd < 0) {
+			/* Not ours: never remove what we did not create. */
+			free(serv->sock_path);
+			serv->sock_path = NULL;
 			return -1;
+		}
 		chown_owner(serv->sock_path, cfg);
 		add_listener(serv, fd);
 		break;
