@@ -143,6 +143,24 @@ class Client:
         self.sock.close()
 
 
+def cpu_ticks(pid):
+    """utime + stime of pid, in clock ticks."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def proc_ids(pid):
+    """(uids, gids) lines of /proc/PID/status, as lists of ints."""
+    ids = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("Uid", "Gid"):
+                ids[key] = [int(v) for v in value.split()]
+    return ids["Uid"], ids["Gid"]
+
+
 def refused(port):
     try:
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
@@ -159,6 +177,11 @@ def test_start_echo_and_log():
         assert c.echo("hello") == "%d: hello" % pid
         c.quit()
         assert pid in ft.children_of(m.pid), "service is not master's child"
+        if ROOT:
+            # unpriv "-": the child dropped to mail_owner = nobody for good.
+            uids, gids = proc_ids(pid)
+            assert set(uids) == {65534}, "uids %r" % uids
+            assert proc_ids(m.pid)[0][0] == 0
         stamp = r"^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ "
         m.wait_log(stamp + r"facteur/master\[%d\]: daemon started" % m.pid)
         m.wait_log(stamp + r"facteur/testsvc\[%d\]: connect from "
@@ -181,6 +204,11 @@ def test_maxproc():
         assert len(greeted) == 2, "%d greeted, want 2" % len(greeted)
         assert len({pid for _, pid in greeted}) == 2
         assert len(ft.children_of(m.pid)) == 2
+        # Connections wait and no process may take them: master must idle.
+        before = cpu_ticks(m.pid)
+        time.sleep(1)
+        spent = cpu_ticks(m.pid) - before
+        assert spent < 20, "master busy while full: %d ticks/s" % spent
         # One leaves: a waiting client is served by the freed process.
         first, first_pid = greeted[0]
         first.quit()
@@ -224,6 +252,53 @@ def test_crash_loop_throttled():
         c.greeting()
         c.quit()
         pending.close()
+
+
+def test_max_use_and_idle():
+    use1, idle = ft.free_port(), ft.free_port()
+    with Master(inet(use1, args="-o max_use=1") +
+                inet(idle, args="-o max_idle=1s")) as m:
+        pids = []
+        for _ in range(3):
+            c = Client(use1)
+            pids.append(c.greeting())
+            c.quit()
+            ft.wait_for(lambda: not ft.process_alive(pids[-1]), 5,
+                        what="exit after max_use")
+        assert len(set(pids)) == 3, "max_use=1 but pids %r" % pids
+        c = Client(idle)
+        pid = c.greeting()
+        c.quit()
+        time.sleep(0.3)
+        assert ft.process_alive(pid), "exited before max_idle"
+        ft.wait_for(lambda: not ft.process_alive(pid), 4,
+                    what="exit after max_idle")
+        c = Client(idle)
+        assert c.greeting() != pid
+        c.quit()
+        assert "warning: process" not in m.log(), m.log()
+
+
+def test_start_failure_reported():
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    m = Master("early unix - - n - - %s\n" % ft.TESTSVC + inet(port))
+    try:
+        proc = subprocess.run([ft.MASTER, "-c", m.inst.config_dir, "-w"],
+                              capture_output=True, text=True, timeout=30)
+        assert proc.returncode == 1
+        assert "fatal:" in proc.stderr and "Address already in use" in \
+            proc.stderr, "stderr: %r" % proc.stderr
+        assert not os.path.exists(
+            os.path.join(m.inst.queue_dir, "private", "early")), \
+            "socket left behind by a failed start"
+        t = subprocess.run([ft.MASTER, "-c", m.inst.config_dir, "-t"])
+        assert t.returncode == 0, "a master still holds the lock"
+    finally:
+        busy.close()
+        m.cleanup()
 
 
 def test_wakeup():
@@ -332,6 +407,8 @@ if __name__ == "__main__":
         test_start_echo_and_log,
         test_maxproc,
         test_kill_child_restarts,
+        test_max_use_and_idle,
+        test_start_failure_reported,
         test_crash_loop_throttled,
         test_wakeup,
         test_reload,
