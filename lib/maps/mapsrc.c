@@ -326,13 +326,16 @@ int mapsrc_parser_next(struct mapsrc_parser *parser,
 				return emit(parser, entry_r, error_r);
 			return 0;
 		}
-		if (memchr(line, '\0', len) != NULL)
-			return parser_fail(parser, parser->lineno, error_r,
-					   "NUL byte in line");
+		/* Length first: a line that arrives in pieces is refused
+		 * for its length before it is complete, and the error must
+		 * not depend on how the input was split. */
 		if (len > parser->line_max)
 			return parser_fail(parser, parser->lineno, error_r,
 					   "line too long (limit %zu bytes)",
 					   parser->line_max);
+		if (memchr(line, '\0', len) != NULL)
+			return parser_fail(parser, parser->lineno, error_r,
+					   "NUL byte in line");
 		while (len > 0 && is_space((unsigned char)line[len - 1]))
 			len--;
 		for (skip = 0;
