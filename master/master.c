@@ -187,8 +187,11 @@ static void daemonize(bool wait_mode, char *pid_path)
 		log_fatal("dup2 /dev/null: %m");
 }
 
-/* make_dir - mkdir -p with a mode for the last component */
-static void make_dir(const char *path, mode_t mode, bool owned)
+/*
+ * make_dir - mkdir -p; the last component gets mode (also when it
+ * exists, if force) and, when owned and we are root, mail_owner.
+ */
+static void make_dir(const char *path, mode_t mode, bool force, bool owned)
 {
 	char *copy = xstrdup(path);
 	const char *error;
@@ -212,7 +215,7 @@ static void make_dir(const char *path, mode_t mode, bool owned)
 	if (!S_ISDIR(st.st_mode))
 		log_fatal("%s is not a directory", path);
 	/* mkdir obeys the umask, an old directory may have any mode. */
-	if ((st.st_mode & 07777) != mode && chmod(path, mode) < 0)
+	if (force && (st.st_mode & 07777) != mode && chmod(path, mode) < 0)
 		log_fatal("chmod %s: %m", path);
 	if (!owned || !master.root)
 		return;
@@ -229,15 +232,16 @@ static void make_dirs(void)
 	const char *queue = config_str(master.cfg, "queue_directory");
 	char *dir;
 
-	make_dir(queue, 0755, false);
+	/* The top is the admin's business once it exists. */
+	make_dir(queue, 0755, false, false);
 	dir = xasprintf("%s/private", queue);
-	make_dir(dir, 0700, true);
+	make_dir(dir, 0700, true, true);
 	free(dir);
 	/* 0711 for now: clients reach sockets by name, never list them. */
 	dir = xasprintf("%s/public", queue);
-	make_dir(dir, 0711, true);
+	make_dir(dir, 0711, true, true);
 	free(dir);
-	make_dir(config_str(master.cfg, "data_directory"), 0700, true);
+	make_dir(config_str(master.cfg, "data_directory"), 0700, true, true);
 }
 
 /* master_test_exit - -t: exit without leaks */

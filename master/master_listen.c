@@ -271,8 +271,13 @@ static void listen_event(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	/* master_avail_update() only keeps us watching when we may spawn. */
-	master_spawn(serv);
+	/*
+	 * master_avail_update() only keeps us watching when we may spawn;
+	 * the check covers a second listener of the service that was
+	 * already readable in the same round.
+	 */
+	if (serv->listening)
+		master_spawn(serv);
 }
 
 static void add_listener(struct master_service *serv, int fd)

@@ -96,6 +96,10 @@ struct master_service *master_service_create(const struct mastercf_entry *e,
 	serv->listen_key = master_listen_key(e, cfg);
 	serv->status_pipe[0] = serv->status_pipe[1] = -1;
 	master_service_settings(serv, cfg);
+	if (e->chroot)
+		log_warn("service %s: chroot is not supported yet: the "
+			 "service runs without it",
+			 serv->name);
 	if (serv->type == MASTERCF_INET && serv->wakeup > 0)
 		log_warn("service %s: wakeup is ignored for inet services",
 			 serv->name);
