@@ -254,6 +254,15 @@ static void test_too_long(void **state)
 	assert_string_equal(got, "ERROR src:2: line too long (limit 10 bytes)");
 	free(got);
 
+	/* Length is checked before NUL bytes, so that the error does not
+	 * depend on whether the line arrived whole. */
+	got = parse_bytewise("a\0xxxxxxxxxxxx\n", 15, 0, 10);
+	assert_string_equal(got, "ERROR src:1: line too long (limit 10 bytes)");
+	free(got);
+	got = parse_bytewise("a\0x\n", 4, 0, 10);
+	assert_string_equal(got, "ERROR src:1: NUL byte in line");
+	free(got);
+
 	/* The default limit, through the buffer wrapper. */
 	text = xmalloc(MAPSRC_LINE_MAX + 10);
 	memset(text, 'x', MAPSRC_LINE_MAX + 10);
