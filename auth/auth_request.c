@@ -1,0 +1,1 @@
+/* auth_request - placeholder until the module lands */

@@ -1,0 +1,1 @@
+/* cli_map - placeholder until the module lands */

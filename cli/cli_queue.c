@@ -1,0 +1,1 @@
+/* cli_queue - placeholder until the module lands */

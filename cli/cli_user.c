@@ -1,0 +1,1 @@
+/* cli_user - placeholder until the module lands */

@@ -1,0 +1,1 @@
+/* auth_client - placeholder until the module lands */

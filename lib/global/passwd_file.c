@@ -1,0 +1,1 @@
+/* passwd_file - placeholder until the module lands */

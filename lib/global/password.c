@@ -1,0 +1,1 @@
+/* password - placeholder until the module lands */

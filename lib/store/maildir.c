@@ -1,0 +1,1 @@
+/* maildir - placeholder until the module lands */

@@ -1,0 +1,1 @@
+/* tls - placeholder until the module lands */

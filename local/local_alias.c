@@ -1,0 +1,1 @@
+/* local_alias - placeholder until the module lands */

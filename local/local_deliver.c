@@ -1,0 +1,1 @@
+/* local_deliver - placeholder until the module lands */

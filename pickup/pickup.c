@@ -1,0 +1,3 @@
+/* pickup - placeholder until the program lands */
+int main(void);
+int main(void) { return 1; }

@@ -1,0 +1,1 @@
+/* qmgr_bounce - placeholder until the module lands */

@@ -1,0 +1,1 @@
+/* qmgr_defer - placeholder until the module lands */

@@ -1,0 +1,1 @@
+/* qmgr_deliver - placeholder until the module lands */

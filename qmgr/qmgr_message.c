@@ -1,0 +1,1 @@
+/* qmgr_message - placeholder until the module lands */

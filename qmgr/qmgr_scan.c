@@ -1,0 +1,1 @@
+/* qmgr_scan - placeholder until the module lands */

@@ -1,0 +1,1 @@
+/* smtpd_chat - placeholder until the module lands */

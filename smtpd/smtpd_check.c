@@ -1,0 +1,1 @@
+/* smtpd_check - placeholder until the module lands */

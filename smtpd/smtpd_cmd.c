@@ -1,0 +1,1 @@
+/* smtpd_cmd - placeholder until the module lands */

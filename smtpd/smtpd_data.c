@@ -1,0 +1,1 @@
+/* smtpd_data - placeholder until the module lands */

@@ -1,0 +1,1 @@
+/* smtpd_queue - placeholder until the module lands */

@@ -1,0 +1,1 @@
+/* smtpd_session - placeholder until the module lands */
