@@ -74,6 +74,8 @@ struct master master = {
 
 /* The write end of the -w pipe while the daemon initializes, else -1. */
 static int wait_fd = -1;
+/* The pid file lock, held for as long as we run. */
+static int lock_fd = -1;
 
 static struct event *sig_hup, *sig_term, *sig_int, *sig_chld;
 
@@ -84,14 +86,20 @@ static _Noreturn void usage(void)
 		  "[-c config_dir]");
 }
 
-/* wait_report - tell the waiting parent how start-up went */
-static void wait_report(const char *text)
+/*
+ * wait_report - tell the waiting parent how start-up went.  "ok" closes
+ * the pipe; an error leaves it open until we exit, so that the parent
+ * returns only once this process is gone (and its lock released).
+ */
+static void wait_report(const char *text, bool done)
 {
 	if (wait_fd < 0)
 		return;
 	(void)!write(wait_fd, text, strlen(text));
-	close(wait_fd);
-	wait_fd = -1;
+	if (done) {
+		close(wait_fd);
+		wait_fd = -1;
+	}
 }
 
 /* relog - log text again at level, bypassing the hook */
@@ -121,15 +129,19 @@ static void wait_hook(enum log_level level, const char *text, void *ctx)
 	size_t plen = strlen(prefix[level]);
 
 	(void)ctx;
-	if (level >= LOG_LEVEL_FATAL)
-		wait_report(text);
+	if (level >= LOG_LEVEL_FATAL && wait_fd >= 0) {
+		/* Let go of the lock before the parent can try again. */
+		if (lock_fd >= 0)
+			close(lock_fd);
+		lock_fd = -1;
+		wait_report(text, false);
+	}
 	/* log_vmsg() adds the prefix again: hand it the bare text. */
 	log_set_hook(NULL, NULL);
 	if (strncmp(text, prefix[level], plen) != 0)
 		plen = 0;
 	relog(level, "%s", text + plen);
-	if (wait_fd >= 0)
-		log_set_hook(wait_hook, NULL);
+	log_set_hook(wait_hook, NULL);
 }
 
 /* wait_for_daemon - the -w parent: relay the daemon's verdict */
@@ -375,7 +387,7 @@ int main(int argc, char **argv)
 	bool test_mode = false, wait_mode = false;
 	char resolved[PATH_MAX], *pid_path;
 	pid_t holder;
-	int ch, lock_fd;
+	int ch;
 
 	log_init("master");
 	while ((ch = getopt(argc, argv, "c:ftvw")) != -1) {
@@ -469,7 +481,7 @@ int main(int argc, char **argv)
 	log_info("daemon started -- version %s, configuration %s",
 		 PACKAGE_VERSION, master.config_dir);
 	log_set_hook(NULL, NULL);
-	wait_report("ok");
+	wait_report("ok", true);
 	event_base_dispatch(master.base);
 
 	/* Children's last words, then ours. */

@@ -143,8 +143,6 @@ void master_reload(void)
 	if (maillog_setup(cfg, master.foreground, &error) < 0)
 		log_error("%s", error);
 	reload_logger();
-	log_info("reload -- version %s, configuration %s", PACKAGE_VERSION,
-		 master.config_dir);
 
 	matched = xcalloc(mcf->count, sizeof(*matched));
 	for (old = master.services; old != NULL; old = next) {
@@ -175,4 +173,7 @@ void master_reload(void)
 			start_new(mcf, &mcf->entries[i], NULL);
 	free(matched);
 	mastercf_free(&mcf);
+	/* Logged last: when this line is there, the new services listen. */
+	log_info("reload -- version %s, configuration %s", PACKAGE_VERSION,
+		 master.config_dir);
 }
