@@ -381,6 +381,7 @@ static void master_cleanup(void)
 	close(master.devnull);
 }
 
+/* main - start-up in the order the contract needs, then the loop */
 int main(int argc, char **argv)
 {
 	const char *config_dir = FACTEUR_CONFIG_DIR, *error;

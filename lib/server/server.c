@@ -621,31 +621,37 @@ int server_main(int argc, char **argv, const struct server_ops *ops, void *ctx)
 	return 0;
 }
 
+/* server_config - the loaded main.cf */
 const struct config *server_config(const struct server *srv)
 {
 	return srv->cfg;
 }
 
+/* server_event_base - the loop every service callback runs in */
 struct event_base *server_event_base(const struct server *srv)
 {
 	return srv->base;
 }
 
+/* server_ctx - the service's own state */
 void *server_ctx(const struct server *srv)
 {
 	return srv->ctx;
 }
 
+/* server_service - the service name (-n) */
 const char *server_service(const struct server *srv)
 {
 	return srv->service;
 }
 
+/* server_type - the service type (-t) */
 const char *server_type(const struct server *srv)
 {
 	return srv->type;
 }
 
+/* server_args - the service's own arguments */
 char **server_args(const struct server *srv, int *argc_r)
 {
 	if (argc_r != NULL)
@@ -653,6 +659,7 @@ char **server_args(const struct server *srv, int *argc_r)
 	return srv->args;
 }
 
+/* server_verbose - whether -v was given */
 bool server_verbose(const struct server *srv)
 {
 	return srv->verbose;

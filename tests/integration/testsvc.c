@@ -178,6 +178,7 @@ static void testsvc_init(struct server *srv)
 		sleep(1);
 }
 
+/* main - hand over to the skeleton */
 int main(int argc, char **argv)
 {
 	static const struct server_ops ops = {
