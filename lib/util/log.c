@@ -12,7 +12,7 @@
  *	that master's collector writes out one at a time.
  *
  * DIAGNOSTICS
- *	log_fatal() exits 1 and log_panic() aborts, unless a test hook took
+ *	log_fatal() exits 1 (without atexit handlers) and log_panic() aborts, unless a test hook took
  *	over.  A sink that fails falls back to stderr.
  *
  * SECURITY
@@ -296,7 +296,13 @@ _Noreturn void log_fatal(const char *fmt, ...)
 	va_end(ap);
 	if (lg.exit_hook != NULL)
 		lg.exit_hook(LOG_LEVEL_FATAL);
-	exit(1);
+	/*
+	 * Flush what the program printed, then leave without atexit
+	 * handlers: a fatal error ends the process where it stands, and
+	 * LeakSanitizer would otherwise report the memory still in use.
+	 */
+	fflush(NULL);
+	_exit(1);
 }
 
 /* log_panic - report a broken invariant and dump core */
