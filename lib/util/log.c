@@ -12,7 +12,8 @@
  *	that master's collector writes out one at a time.
  *
  * DIAGNOSTICS
- *	log_fatal() exits 1 (without atexit handlers) and log_panic() aborts, unless a test hook took
+ *	log_fatal() exits 1 (without atexit handlers) and log_panic()
+ *	aborts, unless a test hook took
  *	over.  A sink that fails falls back to stderr.
  *
  * SECURITY
