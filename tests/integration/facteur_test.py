@@ -98,11 +98,9 @@ class Instance:
             return None
         if pid <= 0:
             return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        return pid
+        # A zombie is not running: where PID 1 does not reap orphans
+        # (containers), an exited master can linger as one.
+        return pid if process_alive(pid) else None
 
     def log(self):
         try:
