@@ -13,14 +13,14 @@
 #include "autoconf.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "attr.h"
+#include "net.h"
 #include "strbuf.h"
 #include "trigger.h"
 
@@ -29,25 +29,13 @@ int trigger_wakeup(const char *queue_dir, const char *service_path,
 		   const char **error_r)
 {
 	static char error[512];
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	struct attr_writer w;
 	struct strbuf frame;
+	char *path = xasprintf("%s/%s", queue_dir, service_path);
 	int fd, ret = -1;
 
-	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s",
-			     queue_dir, service_path) >= sizeof(sun.sun_path)) {
-		snprintf(error, sizeof(error), "%s/%s: path too long",
-			 queue_dir, service_path);
-		*error_r = error;
-		return -1;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		snprintf(error, sizeof(error), "connect %s: %s", sun.sun_path,
-			 strerror(errno));
-		*error_r = error;
-		if (fd >= 0)
-			close(fd);
+	if ((fd = net_connect_unix(path, true, error_r)) < 0) {
+		free(path);
 		return -1;
 	}
 	strbuf_init(&frame, STRBUF_NO_LIMIT);
@@ -55,7 +43,7 @@ int trigger_wakeup(const char *queue_dir, const char *service_path,
 	attr_writer_end(&w);
 	/* A unix stream socket takes a few bytes without blocking. */
 	if (write(fd, frame.data, frame.len) != (ssize_t)frame.len) {
-		snprintf(error, sizeof(error), "write %s: %s", sun.sun_path,
+		snprintf(error, sizeof(error), "write %s: %s", path,
 			 strerror(errno));
 		*error_r = error;
 	} else {
@@ -63,5 +51,6 @@ int trigger_wakeup(const char *queue_dir, const char *service_path,
 	}
 	strbuf_release(&frame);
 	close(fd);
+	free(path);
 	return ret;
 }
