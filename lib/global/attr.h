@@ -31,8 +31,8 @@
 
 #include "strbuf.h"
 
-#define ATTR_NAME_MAX  64
-#define ATTR_FRAME_MAX (1024 * 1024)
+#define ATTR_NAME_MAX	 64
+#define ATTR_FRAME_MAX	 (1024 * 1024)
 #define ATTR_HEADER_SIZE 4
 /* At most this many attributes (proto included) in one frame. */
 #define ATTR_COUNT_MAX 256
@@ -40,7 +40,7 @@
 /* Encoding: frames are appended to a strbuf (with STRBUF_NO_LIMIT). */
 struct attr_writer {
 	struct strbuf *out;
-	size_t start;           /* offset of this frame's length prefix */
+	size_t start; /* offset of this frame's length prefix */
 };
 
 /* Start a frame in out with its "proto" attribute. */
@@ -64,7 +64,7 @@ struct attr {
 struct attr_list {
 	struct attr *attrs;
 	size_t count;
-	const char *proto;      /* value of the leading "proto" attribute */
+	const char *proto; /* value of the leading "proto" attribute */
 };
 
 /*
@@ -81,10 +81,10 @@ void attr_list_free(struct attr_list **listp);
  * *error_r ("missing attribute 'pid'", "attribute 'pid': not a number").
  * The string getter fails for values holding a NUL byte.
  */
-int attr_get_str(struct attr_list *list, const char *name,
-		 const char **value_r, const char **error_r);
-int attr_get_data(struct attr_list *list, const char *name,
-		  const void **data_r, size_t *len_r, const char **error_r);
+int attr_get_str(struct attr_list *list, const char *name, const char **value_r,
+		 const char **error_r);
+int attr_get_data(struct attr_list *list, const char *name, const void **data_r,
+		  size_t *len_r, const char **error_r);
 int attr_get_int(struct attr_list *list, const char *name, int64_t *value_r,
 		 const char **error_r);
 /* Strict end: -1 when an attribute was left unread. */
@@ -102,8 +102,7 @@ struct attr_reader;
 struct attr_reader *attr_reader_create(size_t max_frame);
 void attr_reader_free(struct attr_reader **readerp);
 /* -1 when the bytes would make the buffer exceed one maximal frame. */
-int attr_reader_feed(struct attr_reader *reader, const void *data,
-		     size_t len);
+int attr_reader_feed(struct attr_reader *reader, const void *data, size_t len);
 int attr_reader_next(struct attr_reader *reader, struct attr_list **list_r,
 		     const char **error_r);
 

@@ -75,8 +75,7 @@ const char *const *config_list(const struct config *cfg, const char *name,
 			       size_t *count_r);
 
 /* Each name set in main.cf or by override, in order of first appearance. */
-typedef void config_iter_fn(const char *name, const char *raw_value,
-			    void *ctx);
+typedef void config_iter_fn(const char *name, const char *raw_value, void *ctx);
 void config_foreach_set(const struct config *cfg, config_iter_fn *fn,
 			void *ctx);
 

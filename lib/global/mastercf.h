@@ -43,22 +43,22 @@ enum mastercf_type {
 };
 
 struct mastercf_entry {
-	char *name;             /* "smtp", "127.0.0.1:2525", "qmgr" */
+	char *name; /* "smtp", "127.0.0.1:2525", "qmgr" */
 	enum mastercf_type type;
-	bool private_;          /* socket under private/ (else public/) */
-	bool unpriv;            /* runs as mail_owner, not root */
+	bool private_; /* socket under private/ (else public/) */
+	bool unpriv;   /* runs as mail_owner, not root */
 	bool chroot;
-	int wakeup;             /* seconds, 0 = none */
-	bool wakeup_if_used;    /* the '?' suffix */
-	int maxproc;            /* -1: default_process_limit; 0: no limit */
-	char **argv;            /* command and its arguments, NULL-terminated */
+	int wakeup;	     /* seconds, 0 = none */
+	bool wakeup_if_used; /* the '?' suffix */
+	int maxproc;	     /* -1: default_process_limit; 0: no limit */
+	char **argv;	     /* command and its arguments, NULL-terminated */
 	size_t argc;
-	char *host;             /* inet: host part, NULL when none */
-	char *port;             /* inet: port part (service name or number) */
-	char *text;             /* the whole logical line, fields joined by
+	char *host; /* inet: host part, NULL when none */
+	char *port; /* inet: port part (service name or number) */
+	char *text; /* the whole logical line, fields joined by
 				 * single spaces: used to compare entries
 				 * across a reload */
-	int line;               /* line number where the entry starts */
+	int line;   /* line number where the entry starts */
 };
 
 struct mastercf {
