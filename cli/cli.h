@@ -35,6 +35,11 @@ int cli_reload(struct cli_ctx *ctx, int argc, char **argv);
 int cli_status(struct cli_ctx *ctx, int argc, char **argv);
 int cli_check(struct cli_ctx *ctx, int argc, char **argv);
 int cli_conf(struct cli_ctx *ctx, int argc, char **argv);
+/* cli_user.c: the passwd-file and password hashes. */
+int cli_user(struct cli_ctx *ctx, int argc, char **argv);
+/* cli_map.c: postmap; cli_queue.c: postqueue and postsuper. */
+int cli_map(struct cli_ctx *ctx, int argc, char **argv);
+int cli_queue(struct cli_ctx *ctx, int argc, char **argv);
 
 /*
  * cli_load_config - read and validate DIR/main.cf; fatal on any error,

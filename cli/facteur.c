@@ -41,10 +41,13 @@ static const struct {
 } commands[] = {
 	{"check", cli_check, "check"},
 	{"conf", cli_conf, "conf [-dhnx] [name...] | -e|-X|-# ... | -M ..."},
+	{"map", cli_map, "map [-af] [-q key] type:file..."},
+	{"queue", cli_queue, "queue -p | -j | -f | -d|-h|-H|-r id|ALL"},
 	{"reload", cli_reload, "reload"},
 	{"start", cli_start, "start"},
 	{"status", cli_status, "status"},
 	{"stop", cli_stop, "stop"},
+	{"user", cli_user, "user add|passwd|del|list|hash ..."},
 };
 
 /* usage - print the synopsis and exit 1 */

@@ -129,6 +129,9 @@ static _Noreturn void sm_fatal(int status, const char *fmt, ...)
 	va_list ap;
 
 	fatal_status = status;
+	/* No half-written queue file stays behind a refused message. */
+	if (cleanup_path[0] != '\0')
+		(void)unlink(cleanup_path);
 	va_start(ap, fmt);
 	log_vmsg(LOG_LEVEL_FATAL, fmt, ap);
 	va_end(ap);
