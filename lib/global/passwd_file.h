@@ -24,17 +24,21 @@
 #include <sys/types.h>
 
 struct passwd_entry {
-	char *user;     /* lowercased when it has a domain part */
+	char *user;	/* lowercased when it has a domain part */
 	char *password; /* "{SCHEME}..." as written, "" when none */
 	bool has_uid, has_gid;
 	uid_t uid;
 	gid_t gid;
-	char *home;     /* "" when none */
-	char *extra;    /* the rest of the line after shell, "" when none */
+	char *home;  /* "" when none */
+	char *extra; /* the rest of the line after shell, "" when none */
 	int line;
 };
 
 struct passwd_file;
+
+/* Longest line accepted (terminator excluded) and largest file. */
+#define PASSWD_FILE_LINE_MAX 8192
+#define PASSWD_FILE_SIZE_MAX (64 * 1024 * 1024)
 
 struct passwd_file *passwd_file_open(const char *path, const char **error_r);
 struct passwd_file *passwd_file_parse(const char *name, const char *text,
@@ -45,6 +49,11 @@ int passwd_file_refresh(struct passwd_file *pf, const char **error_r);
 const struct passwd_entry *passwd_file_lookup(const struct passwd_file *pf,
 					      const char *user);
 size_t passwd_file_count(const struct passwd_file *pf);
+/* The i-th user in file order (i < count), duplicates left out. */
+const struct passwd_entry *passwd_file_entry(const struct passwd_file *pf,
+					     size_t i);
+/* user with the part after its last '@' lowercased (caller frees). */
+char *passwd_file_canon_user(const char *user);
 void passwd_file_free(struct passwd_file **pfp);
 
 #endif
