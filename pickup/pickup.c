@@ -261,6 +261,15 @@ static void pickup_file(struct pickup *pk, const char *id)
 	struct stat st;
 	int ret;
 
+	/*
+	 * A symlink or FIFO would fail qfile_open() as a system error again
+	 * on every wakeup: put it aside instead (the open below still
+	 * refuses one that replaces the file after this check).
+	 */
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		move_corrupt(pk, id, "not a regular file");
+		goto out;
+	}
 	ret = qfile_open(path, false, NULL, &q, &error);
 	if (ret == QFILE_ERR_SYSTEM) {
 		/* Gone already (another pickup), or a passing problem. */

@@ -213,6 +213,8 @@ def test_pickup():
         bad = os.path.join(inst.dir("maildrop"), "5BM8TN1nH7z1bY58")
         with open(bad, "wb") as f:
             f.write(b"V\0\0\0\x0fnot-a-queue-fil")
+        os.symlink("/etc/passwd", os.path.join(inst.dir("maildrop"),
+                                               "5BM8TN1nH7z1bY59"))
         with open(os.path.join(inst.dir("maildrop"), "tmp.1.1"), "wb") as f:
             f.write(b"junk")
         inst.start()
@@ -221,6 +223,9 @@ def test_pickup():
         ft.wait_for(lambda: os.path.exists(os.path.join(inst.dir("corrupt"),
                                                         "5BM8TN1nH7z1bY58")),
                     what="corrupt file moved aside")
+        ft.wait_for(lambda: os.path.islink(os.path.join(inst.dir("corrupt"),
+                                                        "5BM8TN1nH7z1bY59")),
+                    what="symlink moved aside")
         assert sorted(os.listdir(inst.dir("maildrop"))) == ["tmp.1.1"]
         qid, q = inst.only("incoming")
         assert q["sender"] == "a@example.org"
