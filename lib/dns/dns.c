@@ -1,0 +1,1 @@
+/* dns - placeholder until the module lands */

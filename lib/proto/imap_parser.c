@@ -1,0 +1,1 @@
+/* imap_parser - placeholder until the module lands */

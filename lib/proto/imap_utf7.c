@@ -1,0 +1,1 @@
+/* imap_utf7 - placeholder until the module lands */

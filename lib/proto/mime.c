@@ -1,0 +1,1 @@
+/* mime - placeholder until the module lands */

@@ -1,0 +1,1 @@
+/* rfc2047 - placeholder until the module lands */

@@ -1,0 +1,1 @@
+/* rfc822 - placeholder until the module lands */

@@ -1,0 +1,1 @@
+/* smtp_reply - placeholder until the module lands */
