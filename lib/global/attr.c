@@ -310,6 +310,8 @@ void attr_list_free(struct attr_list **listp)
 		return;
 	for (size_t i = 0; i < list->count; i++) {
 		free(list->attrs[i].name);
+		/* Values may be secrets (auth/1 passwords): wipe them. */
+		memzero_explicit(list->attrs[i].value, list->attrs[i].len);
 		free(list->attrs[i].value);
 	}
 	free(list->attrs);

@@ -203,6 +203,9 @@ static void frame_free(struct server_frame *fr, bool close_fd)
 	if (close_fd)
 		close(fr->fd);
 	event_free(fr->ev);
+	/* A first frame may carry a password (auth/1): wipe it. */
+	if (fr->payload != NULL)
+		memzero_explicit(fr->payload, fr->len);
 	free(fr->payload);
 	free(fr);
 }
