@@ -17,9 +17,13 @@
  *
  *	Ownership and modes, when run as root: queue_directory is root's,
  *	mode 0755, so that mail_owner cannot replace it; everything below it
- *	and data_directory belong to mail_owner, mode 0700, except public/
- *	(0711: local users may reach the sockets there by name, never list
- *	them).  When run as another user, the whole instance belongs to that
+ *	and data_directory belong to mail_owner, mode 0700, except two
+ *	directories that local users reach through the setgid_group, as with
+ *	Postfix's postdrop: maildrop/ (mode 1730, group setgid_group: the
+ *	set-gid sendmail drops files there but cannot list or remove others')
+ *	and public/ (0710, group setgid_group: sockets reached by name).
+ *	Without that group (a warning), they are 0700 and 0711 and only
+ *	root and mail_owner can submit mail locally.  When run as another user, the whole instance belongs to that
  *	user: that is how tests and private instances run.  Modes are set
  *	with chmod(2) after mkdir(2), so the umask does not weaken them.
  *	Existing directories are left as they are; wrong owners and group or
@@ -39,6 +43,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +63,7 @@ static const struct {
 	mode_t mode;
 } queue_dirs[] = {
 	{"private", 0700},  {"public", 0711},  {"maildrop", 0700},
+	/* maildrop/ and public/ get the setgid_group when root: see above. */
 	{"incoming", 0700}, {"active", 0700},  {"deferred", 0700},
 	{"hold", 0700},	    {"corrupt", 0700}, {"bounce", 0700},
 	{"defer", 0700},
@@ -91,7 +97,7 @@ static void make_dir(const char *path, mode_t mode, uid_t uid, gid_t gid,
 		if (own->root && st.st_uid != uid)
 			log_warn("%s: owned by uid %ld, expected uid %ld", path,
 				 (long)st.st_uid, (long)uid);
-		if (st.st_mode & 022)
+		if (st.st_mode & 022 & ~mode)
 			log_warn("%s: group or world writable (mode %04o)",
 				 path, (unsigned)(st.st_mode & 07777));
 		return;
@@ -132,6 +138,36 @@ static void find_owner(const struct config *cfg, struct owner *own)
 				  own->user);
 		own->uid = pw->pw_uid;
 		own->gid = pw->pw_gid;
+	}
+}
+
+/* make_drop_dirs - give maildrop/ and public/ to the setgid_group */
+static void make_drop_dirs(const struct config *cfg, const char *queue,
+			   const struct owner *own)
+{
+	const char *group = param(cfg, "setgid_group");
+	struct group *gr = group[0] != '\0' ? getgrnam(group) : NULL;
+	static const struct {
+		const char *name;
+		mode_t mode;
+	} drop_dirs[] = {{"maildrop", 01730}, {"public", 0710}};
+
+	if (gr == NULL) {
+		log_warn("setgid_group: group \"%s\" does not exist: only root "
+			 "and %s can submit mail with sendmail",
+			 group, own->user);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(drop_dirs) / sizeof(drop_dirs[0]);
+	     i++) {
+		char *path = cli_path(queue, drop_dirs[i].name);
+
+		/* Directories made a moment ago by make_dir get their final
+		 * group and mode; an admin's own choice is left alone. */
+		if (chown(path, own->uid, gr->gr_gid) < 0 ||
+		    chmod(path, drop_dirs[i].mode) < 0)
+			log_fatal("set owner and mode of %s: %m", path);
+		free(path);
 	}
 }
 
@@ -198,6 +234,8 @@ void cli_check_run(const struct cli_ctx *ctx, const struct config *cfg,
 		free(path);
 	}
 	make_dir(data, 0700, own.uid, own.gid, &own);
+	if (own.root)
+		make_drop_dirs(cfg, queue, &own);
 
 	check_readable(cfg, "smtpd_tls_cert_file");
 	check_readable(cfg, "smtpd_tls_key_file");
