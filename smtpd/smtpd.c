@@ -80,6 +80,7 @@ static void smtpd_settings_load(struct smtpd *sd)
 	set->add_missing_headers =
 		config_bool(cfg, "smtpd_add_missing_headers");
 	set->sasl_enable = config_bool(cfg, "smtpd_sasl_auth_enable");
+	set->tls_auth_only = config_bool(cfg, "smtpd_tls_auth_only");
 	set->relay_restrictions =
 		config_list(cfg, "smtpd_relay_restrictions", NULL);
 	set->recipient_restrictions =

@@ -34,6 +34,7 @@ struct tls_server;
 struct resolver;
 struct cidr;
 struct smtp_cmd;
+struct auth_client_req;
 
 /* RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets. */
 #define SMTPD_HELO_MAX	  255
@@ -78,6 +79,7 @@ struct smtpd_settings {
 	bool tls_received_header;
 	bool add_missing_headers;
 	bool sasl_enable;
+	bool tls_auth_only;
 	const char *const *relay_restrictions;
 	const char *const *recipient_restrictions;
 };
@@ -105,6 +107,15 @@ enum smtpd_state {
 	SMTPD_STATE_DATA,    /* reading DATA content */
 	SMTPD_STATE_BDAT,    /* reading a BDAT chunk */
 	SMTPD_STATE_QUIT,    /* closing: input is ignored */
+};
+
+/* Where an AUTH dialogue is (RFC 4954 §4). */
+enum smtpd_sasl_step {
+	SMTPD_SASL_NONE,
+	SMTPD_SASL_PLAIN,      /* waiting for the PLAIN response */
+	SMTPD_SASL_LOGIN_USER, /* waiting for the LOGIN user name */
+	SMTPD_SASL_LOGIN_PASS, /* waiting for the LOGIN password */
+	SMTPD_SASL_CHECKING,   /* the auth service is asked */
 };
 
 /* Counters for the "disconnect from" line, Postfix's order. */
@@ -172,12 +183,18 @@ struct smtpd_session {
 	bool esmtp;
 	bool tls_active;
 	char tls_info[SMTPD_TLSINFO_MAX];
-	const char *sasl_user; /* NULL: not authenticated */
+	char *sasl_user; /* NULL: not authenticated */
+	/* AUTH in progress (smtpd_sasl.c). */
+	enum smtpd_sasl_step sasl_step;
+	const char *sasl_mech;
+	char *sasl_login_user;
+	struct auth_client_req *auth_req;
 	struct lineread lr;
 	struct strbuf line;
 	struct evbuffer *replies; /* pending replies (pipelining) */
 	unsigned errors;
 	bool paused;
+	bool suspended; /* waiting for the auth service */
 	bool closing;
 	bool freed_guard;
 	unsigned close_ticks;
@@ -209,6 +226,9 @@ struct smtpd_session {
 /* smtpd_session.c */
 void smtpd_session_accept(struct smtpd *sd, int fd, const char *addr);
 void smtpd_session_close(struct smtpd_session *s);
+/* Stop reading input until resume (an AUTH request is out). */
+void smtpd_session_suspend(struct smtpd_session *s);
+void smtpd_session_resume(struct smtpd_session *s);
 /* Switch to TLS after "220 Ready to start TLS" (RFC 3207). */
 void smtpd_session_starttls(struct smtpd_session *s);
 /* Reset the transaction (RSET, HELO, end of data): aborts the file. */
@@ -245,6 +265,15 @@ void smtpd_bdat_start(struct smtpd_session *s, uint64_t size, bool last,
 /* Consume content from in; returns true when the state changed. */
 bool smtpd_data_input(struct smtpd_session *s, struct evbuffer *in);
 bool smtpd_bdat_input(struct smtpd_session *s, struct evbuffer *in);
+
+/* smtpd_sasl.c */
+/* Whether EHLO offers AUTH now (enabled, TLS rule, auth reachable). */
+bool smtpd_sasl_offered(const struct smtpd_session *s);
+bool smtpd_sasl_cmd(struct smtpd_session *s, const struct smtp_cmd *cmd);
+/* A response line of the AUTH dialogue (wiped by the caller after). */
+void smtpd_sasl_input(struct smtpd_session *s, const char *line, size_t len);
+/* Session end: cancel a pending request, wipe secrets. */
+void smtpd_sasl_reset(struct smtpd_session *s);
 
 /* smtpd_check.c */
 int smtpd_check_init(struct smtpd *sd, const char **error_r);

@@ -24,8 +24,7 @@
  *
  *	VRFY always answers 252 (RFC 5321 §3.5.3: neither confirm nor
  *	deny; harvesting addresses is what VRFY is mostly used for).
- *	AUTH is not offered yet: the auth service client is not available
- *	to smtpd this round, so AUTH answers 503 like Postfix without SASL.
+ *	AUTH is smtpd_sasl.c.
  *
  * SECURITY
  *	Command lines are untrusted.  Everything taken from them for the
@@ -115,11 +114,12 @@ static bool cmd_helo(struct smtpd_session *s, const struct smtp_cmd *cmd)
 		s,
 		"250-%s\r\n250-PIPELINING\r\n250-%s\r\n%s%s"
 		"250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-DSN\r\n"
-		"250-SMTPUTF8\r\n250 CHUNKING",
+		"250-SMTPUTF8\r\n%s250 CHUNKING",
 		set->hostname, size, set->disable_vrfy ? "" : "250-VRFY\r\n",
 		s->sd->tls && set->tls_level != SMTPD_TLS_NONE && !s->tls_active
 			? "250-STARTTLS\r\n"
-			: "");
+			: "",
+		smtpd_sasl_offered(s) ? "250-AUTH PLAIN LOGIN\r\n" : "");
 	return true;
 }
 
@@ -359,8 +359,8 @@ void smtpd_cmd_dispatch(struct smtpd_session *s, const char *line, size_t len)
 		ok = cmd_starttls(s);
 		break;
 	case SMTP_CMD_AUTH:
-		smtpd_chat_reply(s, "503 5.5.1 Error: authentication not "
-				    "enabled");
+		/* Counted as ok when the auth service says so. */
+		(void)smtpd_sasl_cmd(s, &cmd);
 		break;
 	case SMTP_CMD_UNKNOWN:
 		smtpd_chat_reply(s, "500 5.5.2 Error: command not "

@@ -91,7 +91,12 @@ int smtpd_queue_open(struct smtpd_session *s, const struct smtp_cmd *cmd)
 	}
 	snprintf(s->queue_id, sizeof(s->queue_id), "%s",
 		 qfile_writer_id(s->qw));
-	log_info("%s: client=%s", s->queue_id, smtpd_session_client(s));
+	if (s->sasl_user)
+		log_info("%s: client=%s, sasl_method=%s, sasl_username=%s",
+			 s->queue_id, smtpd_session_client(s), s->sasl_mech,
+			 s->sasl_user);
+	else
+		log_info("%s: client=%s", s->queue_id, smtpd_session_client(s));
 	if (qfile_write_sender(s->qw, cmd->addr.addr, &err) < 0 ||
 	    qfile_write_attr(s->qw, QFILE_ATTR_CLIENT_ADDR, s->addr, &err) <
 		    0 ||

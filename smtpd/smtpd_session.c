@@ -51,6 +51,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "alloc.h"
 #include "config.h"
@@ -161,6 +162,8 @@ static void session_free(struct smtpd_session *s)
 	session_log_disconnect(s);
 	s->state = SMTPD_STATE_QUIT;
 	smtpd_session_reset_txn(s); /* aborts an unfinished queue file */
+	smtpd_sasl_reset(s);	    /* cancels a pending auth request */
+	free(s->sasl_user);
 	if (s->timer)
 		event_free(s->timer);
 	if (s->bev)
@@ -257,7 +260,7 @@ static void session_process(struct smtpd_session *s)
 {
 	struct evbuffer *in;
 
-	while (!s->closing && !s->paused) {
+	while (!s->closing && !s->paused && !s->suspended) {
 		unsigned before = s->errors;
 		struct bufferevent *bev = s->bev;
 
@@ -290,9 +293,17 @@ static void session_process(struct smtpd_session *s)
 					 smtpd_session_client(s));
 				smtpd_session_close(s);
 				break;
+			} else if (s->sasl_step != SMTPD_SASL_NONE) {
+				smtpd_sasl_input(s, s->line.data, s->line.len);
+				memzero_explicit(s->line.data, s->line.len);
 			} else {
 				smtpd_cmd_dispatch(s, s->line.data,
 						   s->line.len);
+				/* AUTH's initial response is a secret. */
+				if (s->line.len >= 4 &&
+				    strncasecmp(s->line.data, "AUTH", 4) == 0)
+					memzero_explicit(s->line.data,
+							 s->line.len);
 			}
 		}
 		if (s->bev != bev)
@@ -302,6 +313,23 @@ static void session_process(struct smtpd_session *s)
 	}
 	if (!s->closing && !s->paused)
 		smtpd_chat_flush(s);
+}
+
+/* smtpd_session_suspend - no input while the auth service decides */
+void smtpd_session_suspend(struct smtpd_session *s)
+{
+	s->suspended = true;
+	bufferevent_disable(s->bev, EV_READ);
+}
+
+/* smtpd_session_resume - the answer is in: reply, read on */
+void smtpd_session_resume(struct smtpd_session *s)
+{
+	s->suspended = false;
+	if (s->closing)
+		return;
+	bufferevent_enable(s->bev, EV_READ);
+	session_process(s);
 }
 
 /* session_read - input arrived */
@@ -402,6 +430,9 @@ void smtpd_session_starttls(struct smtpd_session *s)
 	/* RFC 3207 §4.2: forget everything learned before TLS. */
 	s->helo[0] = '\0';
 	s->esmtp = false;
+	smtpd_sasl_reset(s);
+	free(s->sasl_user);
+	s->sasl_user = NULL;
 	s->state = SMTPD_STATE_CONNECT;
 	smtpd_session_reset_txn(s);
 	lineread_init(&s->lr, s->sd->set.command_line_limit);

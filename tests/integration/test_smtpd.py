@@ -540,6 +540,58 @@ def test_add_missing_headers():
         d.wait_log(r"%s: message-id=<%s@mail\.example\.test>" % (qid, qid))
 
 
+def test_auth_plain_login():
+    auth_bin = os.path.join(ft.BUILDDIR, "auth", "auth")
+    if not os.access(auth_bin, os.X_OK):
+        raise ft.SkipTest("auth not built")
+    import base64
+    import tempfile
+    pwdir = tempfile.mkdtemp(prefix="facteur-pw-")
+    passwd = os.path.join(pwdir, "passwd")
+    port2 = ft.free_port()
+    with Smtpd("smtpd_sasl_auth_enable = yes\nauth_passwd_file = %s\n"
+               "auth_failure_delay = 0\n" % passwd,
+               [(port2, "-o smtpd_tls_auth_only=no")]) as d:
+        with open(os.path.join(d.inst.config_dir, "master.cf"), "a") as f:
+            f.write("auth unix - n n - - %s\n" % auth_bin)
+        d.inst.facteur("user", "add", "bob@example.com", "-p", "s3cret",
+                       "-s", "PLAIN", check=True)
+        d.inst.facteur("reload", check=True)
+        ft.wait_for(lambda: os.path.exists(os.path.join(
+            d.inst.queue_dir, "private", "auth")), what="private/auth")
+        # smtpd_tls_auth_only = yes (default): not offered in plaintext.
+        r = greet(d.port)
+        code, text = r.cmd("EHLO x.example")
+        assert "AUTH" not in text, text
+        expect(r.cmd("AUTH PLAIN AGJvYgBz"), 503)
+        r.cmd("QUIT")
+        r = greet(d.port2 if hasattr(d, "port2") else port2)
+        code, text = r.cmd("EHLO x.example")
+        assert "AUTH PLAIN LOGIN" in text, text
+        expect(r.cmd("AUTH LOGIN"), 334, "VXNlcm5hbWU6")
+        expect(r.cmd(base64.b64encode(b"bob@example.com").decode()), 334,
+               "UGFzc3dvcmQ6")
+        expect(r.cmd(base64.b64encode(b"wrong").decode()), 535, "5.7.8")
+        expect(r.cmd("AUTH PLAIN"), 334)
+        expect(r.cmd("*"), 501, "5.7.0")
+        expect(r.cmd("AUTH PLAIN %s" % base64.b64encode(
+            b"\0bob@example.com\0s3cret").decode()), 235, "2.7.0")
+        expect(r.cmd("AUTH PLAIN AGJvYgBz"), 503)
+        # permit_sasl_authenticated: relaying is allowed now.
+        expect(r.cmd("MAIL FROM:<bob@example.com>"), 250)
+        expect(r.cmd("RCPT TO:<x@other.example>"), 250)
+        expect(r.cmd("DATA"), 354)
+        r.send(b"Subject: a\r\n\r\nx\r\n.\r\n")
+        expect(r.reply(), 250)
+        r.cmd("QUIT")
+        q = d.qfile(d.incoming()[0])
+        assert q["attrs"]["protocol"] == "ESMTPA"
+        assert q["attrs"]["sasl_username"] == "bob@example.com"
+        d.wait_log(r"client=unknown\[127\.0\.0\.1\], sasl_method=PLAIN, "
+                   r"sasl_username=bob@example\.com")
+        assert "s3cret" not in d.inst.log()
+
+
 if __name__ == "__main__":
     ft.run_tests([
         test_basic_transaction,
@@ -560,4 +612,5 @@ if __name__ == "__main__":
         test_starttls_and_injection,
         test_encrypt_level_and_wrappermode,
         test_add_missing_headers,
+        test_auth_plain_login,
     ])
