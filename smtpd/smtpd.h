@@ -9,7 +9,9 @@
  *			timeouts, error limits, STARTTLS switch, close
  *	smtpd_chat.c	replies: buffered for pipelining, error counting
  *	smtpd_cmd.c	command dispatch and the state machine
- *	smtpd_data.c	DATA (dot-unstuffing, end detection) and BDAT
+ *	smtpd_data.c	DATA and BDAT input into the queue file
+ *	smtpd_dot.c	content filter: dot-unstuffing, end of DATA, bare
+ *			LF/CR, header section (pure, unit-tested)
  *	smtpd_check.c	access policy (mynetworks, relay, recipients)
  *	smtpd_queue.c	queue file: envelope, Received header, commit
  */
@@ -43,6 +45,8 @@ struct auth_client_req;
 #define SMTPD_TLSINFO_MAX 160
 /* How long a closing session may take to read our last reply. */
 #define SMTPD_CLOSE_TIMEOUT 10
+/* Input buffered ahead of processing, at most. */
+#define SMTPD_INPUT_MAX (256 * 1024)
 
 enum smtpd_bare_newline {
 	SMTPD_BARE_NORMALIZE, /* accept as CRLF, never as end of DATA */

@@ -93,6 +93,9 @@ static void session_setup_bev(struct smtpd_session *s)
 	bufferevent_setcb(s->bev, session_read, session_write, session_event,
 			  s);
 	session_set_timeouts(s);
+	/* Bound what a client can make us buffer ahead of processing
+	 * (pipelined commands while an AUTH request is out, say). */
+	bufferevent_setwatermark(s->bev, EV_READ, 0, SMTPD_INPUT_MAX);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 }
 
