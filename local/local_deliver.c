@@ -1,1 +1,556 @@
-/* local_deliver - placeholder until the module lands */
+/*
+ * local_deliver - find a recipient's mailbox and deliver into it
+ *
+ * SYNOPSIS
+ *	#include "local.h"
+ *
+ *	void local_deliver_one(struct local_ctx *ctx,
+ *			       struct local_request *req, const char *address,
+ *			       const char *orcpt, struct local_result *res);
+ *	void local_deliver_mailbox(struct local_ctx *ctx,
+ *				   struct local_request *req,
+ *				   const char *address,
+ *				   struct local_result *res);
+ *
+ * DESCRIPTION
+ *	local_deliver_one() expands alias_maps for a LOCAL recipient
+ *	(local_alias.c), delivers to every target and logs one Postfix
+ *	line for the queue recipient:
+ *
+ *	  ID: to=<bob@example.com>, [orig_to=<...>, ]relay=local,
+ *	  delay=0.41, delays=0.1/0/0/0.3, dsn=2.0.0, status=sent
+ *	  (delivered to maildir)
+ *
+ *	The outcome of an alias with several targets is the worst of
+ *	theirs (deferred, then bounced, then sent); a deferred alias is
+ *	tried again whole, so targets that got it already may get it twice
+ *	(at least once, never lost).
+ *
+ *	Mailboxes (local_deliver_mailbox):
+ *	  LOCAL: the system account's home + home_mailbox, owned by the
+ *	    account; else an auth_passwd_file entry user@domain with a home
+ *	    (home + home_mailbox); "postmaster" without either goes to root.
+ *	  VIRTUAL: the auth_passwd_file entry's home + "/Maildir/" when it
+ *	    has one; else the virtual_mailbox_maps value (a path relative
+ *	    to virtual_mailbox_base ending in '/'); else, for a passwd-file
+ *	    user, virtual_mailbox_base/DOMAIN/USER/.  Owner: the entry's
+ *	    uid/gid, else virtual_uid_maps/virtual_gid_maps.
+ *	  RELAY (an alias pointing elsewhere): deferred until the smtp
+ *	    client exists.
+ *
+ * DIAGNOSTICS
+ *	Unknown users bounce with 5.1.1; tables that cannot be read and
+ *	mailbox write errors defer (4.3.0, 4.2.0); a configuration that
+ *	cannot work (no uid for a virtual mailbox while root, no
+ *	virtual_mailbox_base) defers with 4.3.5 and a warning, as Postfix.
+ *
+ * SECURITY
+ *	set_eugid() switches the effective ids to the mailbox owner before
+ *	anything under the mailbox is touched, and back to root after; a
+ *	failure to switch is fatal (the process must not go on with mixed
+ *	ids).  While the effective uid is 0 (root's own mailbox) symlinked
+ *	Maildirs are refused.  Mailbox paths from tables must be relative
+ *	and free of "..".
+ */
+#include "autoconf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "local.h"
+#include "log.h"
+#include "maildir.h"
+#include "maps.h"
+#include "passwd_file.h"
+#include "qfile.h"
+#include "resolve.h"
+#include "strbuf.h"
+#include "strnum.h"
+
+/* The content of the request's message, read with pread. */
+struct content_reader {
+	const struct qfile *q;
+	int fd;
+	uint64_t pos;
+};
+
+/* content_read - maildir_read_fn over the queue file */
+static ssize_t content_read(void *arg, void *buf, size_t len)
+{
+	struct content_reader *cr = arg;
+	ssize_t n = qfile_content_pread(cr->q, cr->fd, buf, len, cr->pos);
+
+	if (n > 0)
+		cr->pos += (uint64_t)n;
+	return n;
+}
+
+/*
+ * set_eugid - become uid/gid (effective ids and group list), as
+ * Postfix's set_eugid: back to root first, so that any switch works.
+ */
+static void set_eugid(uid_t uid, gid_t gid)
+{
+	if (geteuid() != 0 && seteuid(0) < 0)
+		log_fatal("seteuid 0: %m");
+	if (setegid(gid) < 0)
+		log_fatal("setegid %ld: %m", (long)gid);
+	if (setgroups(1, &gid) < 0)
+		log_fatal("setgroups %ld: %m", (long)gid);
+	if (uid != 0 && seteuid(uid) < 0)
+		log_fatal("seteuid %ld: %m", (long)uid);
+}
+
+/* local_base_name - local part lowercased, extension stripped */
+char *local_base_name(const struct local_ctx *ctx, const char *local)
+{
+	size_t len = strlen(local);
+	char *base;
+
+	if (ctx->delimiters[0] != '\0' && len > 1) {
+		size_t n = strcspn(local + 1, ctx->delimiters) + 1;
+
+		if (n < len)
+			len = n;
+	}
+	base = xstrndup(local, len);
+	for (char *p = base; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return base;
+}
+
+/* passwd_entry - the auth_passwd_file entry for user, or NULL */
+static const struct passwd_entry *
+passwd_entry(struct local_ctx *ctx, const char *user, struct local_result *res)
+{
+	const char *error;
+
+	if (ctx->passwd_path[0] == '\0')
+		return NULL;
+	if (ctx->passwd == NULL)
+		ctx->passwd = passwd_file_open(ctx->passwd_path, &error);
+	else if (passwd_file_refresh(ctx->passwd, &error) < 0)
+		log_warn("auth_passwd_file: %s (using the old contents)",
+			 error);
+	if (ctx->passwd == NULL) {
+		log_warn("auth_passwd_file: %s", error);
+		local_result_set(res, LOCAL_DEFERRED, "4.3.0",
+				 "cannot read auth_passwd_file");
+		return NULL;
+	}
+	return passwd_file_lookup(ctx->passwd, user);
+}
+
+/*
+ * static_id - "static:NUMBER" or "static:NAME" of virtual_uid_maps /
+ * virtual_gid_maps, else a table lookup of address.  1 found, 0 not,
+ * -1 error (logged).
+ */
+static int virtual_id(const char *spec, const char *address, bool group,
+		      unsigned long *id_r)
+{
+	const char *value = NULL, *error;
+	unsigned int num;
+	int r = 0;
+
+	if (spec[0] == '\0')
+		return 0;
+	if (strncmp(spec, "static:", 7) == 0) {
+		value = spec + 7;
+		r = 1;
+	} else {
+		struct maps_table *t = maps_open(spec, 0, &error);
+
+		if (t == NULL) {
+			log_warn("%s: %s",
+				 group ? "virtual_gid_maps"
+				       : "virtual_uid_maps",
+				 error);
+			return -1;
+		}
+		r = maps_lookup(t, address, &value, &error);
+		if (r > 0)
+			value = xstrdup(value);
+		maps_close(&t);
+		if (r < 0) {
+			log_warn("%s: %s", spec, error);
+			return -1;
+		}
+		if (r == 0)
+			return 0;
+	}
+	if (str_to_uint(value, &num) == 0) {
+		*id_r = num;
+	} else if (group) {
+		struct group *gr = getgrnam(value);
+
+		r = gr != NULL ? (*id_r = gr->gr_gid, 1) : -1;
+	} else {
+		struct passwd *pw = getpwnam(value);
+
+		r = pw != NULL ? (*id_r = pw->pw_uid, 1) : -1;
+	}
+	if (r < 0)
+		log_warn("%s: unknown %s \"%s\"", spec,
+			 group ? "group" : "user", value);
+	if (strncmp(spec, "static:", 7) != 0)
+		free((char *)value);
+	return r;
+}
+
+/* mailbox_maps_find - virtual_mailbox_maps value for address, copied */
+static int mailbox_maps_find(struct local_ctx *ctx, const char *key,
+			     char **value_r)
+{
+	const char *value, *error;
+
+	for (size_t i = 0; ctx->virtual_mailbox_maps[i] != NULL; i++) {
+		struct maps_table *t =
+			maps_open(ctx->virtual_mailbox_maps[i], 0, &error);
+		int r;
+
+		if (t == NULL) {
+			log_warn("virtual_mailbox_maps: %s", error);
+			return -1;
+		}
+		r = maps_lookup(t, key, &value, &error);
+		if (r > 0)
+			*value_r = xstrdup(value);
+		else if (r < 0)
+			log_warn("virtual_mailbox_maps: %s", error);
+		maps_close(&t);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+/* safe_relative - a table's path: relative, no "..", no empty part */
+static bool safe_relative(const char *path)
+{
+	if (path[0] == '/' || path[0] == '\0')
+		return false;
+	for (const char *p = path; *p != '\0'; p++)
+		if (p[0] == '.' && p[1] == '.' && (p == path || p[-1] == '/') &&
+		    (p[2] == '/' || p[2] == 0))
+			return false;
+	return true;
+}
+
+/* deliver_to - write the message into maildir as uid/gid */
+static void deliver_to(struct local_ctx *ctx, struct local_request *req,
+		       const char *address, const char *maildir, uid_t uid,
+		       gid_t gid, struct local_result *res)
+{
+	struct content_reader cr = {req->q, req->fd, 0};
+	struct maildir_msg msg = {req->sender, address, content_read, &cr};
+	unsigned int flags = 0;
+	const char *error;
+	int r;
+
+	if (ctx->root) {
+		set_eugid(uid, gid);
+		if (uid == 0)
+			flags |= MAILDIR_NO_SYMLINK;
+	}
+	r = maildir_deliver(maildir, &msg, flags, NULL, &error);
+	if (ctx->root)
+		set_eugid(0, 0);
+	if (r == 0)
+		local_result_set(res, LOCAL_SENT, "2.0.0",
+				 "delivered to maildir");
+	else if (r == MAILDIR_ERR_PERM)
+		local_result_set(res, LOCAL_BOUNCED, "5.2.2",
+				 "maildir delivery failed: %s", error);
+	else
+		local_result_set(res, LOCAL_DEFERRED, "4.2.0",
+				 "maildir delivery failed: %s", error);
+}
+
+/* deliver_local - a LOCAL address after alias expansion */
+static void deliver_local(struct local_ctx *ctx, struct local_request *req,
+			  const char *address, const char *local,
+			  const char *domain, struct local_result *res)
+{
+	char *base = local_base_name(ctx, local);
+	struct passwd *pw = getpwnam(base);
+	const struct passwd_entry *pe;
+	char *key, *maildir;
+
+	if (pw == NULL && strcmp(base, "postmaster") == 0)
+		pw = getpwuid(0);
+	if (pw != NULL) {
+		maildir = xasprintf("%s/%s", pw->pw_dir, ctx->home_mailbox);
+		deliver_to(ctx, req, address, maildir, pw->pw_uid, pw->pw_gid,
+			   res);
+		free(maildir);
+		free(base);
+		return;
+	}
+	key = domain[0] != '\0' ? xasprintf("%s@%s", base, domain)
+				: xstrdup(base);
+	pe = passwd_entry(ctx, key, res);
+	if (pe != NULL && pe->home[0] != '\0') {
+		unsigned long uid = pe->uid, gid = pe->gid;
+
+		if (!pe->has_uid &&
+		    virtual_id(ctx->virtual_uid_maps, key, false, &uid) <= 0)
+			uid = ctx->root ? 0 : getuid();
+		if (!pe->has_gid &&
+		    virtual_id(ctx->virtual_gid_maps, key, true, &gid) <= 0)
+			gid = ctx->root ? 0 : getgid();
+		if (ctx->root && uid == 0) {
+			log_warn("%s: no uid for %s (auth_passwd_file or "
+				 "virtual_uid_maps); refusing to deliver as "
+				 "root",
+				 req->queue_id, key);
+			local_result_set(res, LOCAL_DEFERRED, "4.3.5",
+					 "mail system configuration error");
+		} else {
+			maildir =
+				xasprintf("%s/%s", pe->home, ctx->home_mailbox);
+			deliver_to(ctx, req, address, maildir, (uid_t)uid,
+				   (gid_t)gid, res);
+			free(maildir);
+		}
+	} else if (pe != NULL) {
+		local_result_set(res, LOCAL_DEFERRED, "4.3.5",
+				 "user %s has no home directory", key);
+	} else if (res->status != LOCAL_DEFERRED) {
+		local_result_set(res, LOCAL_BOUNCED, "5.1.1",
+				 "unknown user: \"%s\"", base);
+	}
+	free(key);
+	free(base);
+}
+
+/* deliver_virtual - a VIRTUAL address */
+static void deliver_virtual(struct local_ctx *ctx, struct local_request *req,
+			    const char *address, const char *local,
+			    const char *domain, struct local_result *res)
+{
+	char *base = local_base_name(ctx, local);
+	char *key = xasprintf("%s@%s", base, domain);
+	char *full = xasprintf("%s@%s", local, domain);
+	const struct passwd_entry *pe;
+	char *maildir = NULL, *mapped = NULL;
+	unsigned long uid = 0, gid = 0;
+	bool have_uid = false, have_gid = false;
+	int r = 0;
+
+	for (char *p = full; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	if ((pe = passwd_entry(ctx, full, res)) == NULL &&
+	    res->status != LOCAL_DEFERRED)
+		pe = passwd_entry(ctx, key, res);
+	if (res->status == LOCAL_DEFERRED && res->dsn[0] != '\0')
+		goto out;
+	if (pe != NULL) {
+		have_uid = pe->has_uid, uid = pe->uid;
+		have_gid = pe->has_gid, gid = pe->gid;
+	}
+	if (pe != NULL && pe->home[0] != '\0') {
+		maildir = xasprintf("%s/Maildir/", pe->home);
+	} else {
+		char *catchall = xasprintf("@%s", domain);
+
+		if ((r = mailbox_maps_find(ctx, full, &mapped)) == 0 &&
+		    (r = mailbox_maps_find(ctx, key, &mapped)) == 0)
+			r = mailbox_maps_find(ctx, catchall, &mapped);
+		free(catchall);
+		if (r < 0) {
+			local_result_set(res, LOCAL_DEFERRED, "4.3.0",
+					 "virtual_mailbox_maps lookup failed");
+			goto out;
+		}
+		if (r == 0 && pe == NULL) {
+			local_result_set(res, LOCAL_BOUNCED, "5.1.1",
+					 "unknown user: \"%s\"", key);
+			goto out;
+		}
+	}
+	if (maildir == NULL) {
+		const char *rel = mapped;
+		char *fallback = NULL;
+
+		if (ctx->virtual_mailbox_base[0] == '\0') {
+			log_warn("%s: virtual_mailbox_base is not set: "
+				 "cannot deliver to %s",
+				 req->queue_id, key);
+			local_result_set(res, LOCAL_DEFERRED, "4.3.5",
+					 "mail system configuration error");
+			goto out;
+		}
+		if (rel == NULL)
+			rel = fallback = xasprintf("%s/%s/", domain, base);
+		if (!safe_relative(rel) || rel[strlen(rel) - 1] != '/') {
+			log_warn("%s: virtual_mailbox_maps: bad mailbox \"%s\" "
+				 "for %s: need a relative Maildir path ending "
+				 "in '/'",
+				 req->queue_id, rel, key);
+			local_result_set(res, LOCAL_DEFERRED, "4.3.5",
+					 "mail system configuration error");
+			free(fallback);
+			goto out;
+		}
+		maildir = xasprintf("%s/%s", ctx->virtual_mailbox_base, rel);
+		free(fallback);
+	}
+	if (!have_uid &&
+	    (r = virtual_id(ctx->virtual_uid_maps, full, false, &uid)) > 0)
+		have_uid = true;
+	if (!have_gid &&
+	    virtual_id(ctx->virtual_gid_maps, full, true, &gid) > 0)
+		have_gid = true;
+	if (ctx->root && (!have_uid || uid == 0 || !have_gid)) {
+		log_warn("%s: no uid/gid for virtual mailbox %s (set them in "
+			 "auth_passwd_file or virtual_uid_maps/"
+			 "virtual_gid_maps); refusing to deliver as root",
+			 req->queue_id, key);
+		local_result_set(res, LOCAL_DEFERRED, "4.3.5",
+				 "mail system configuration error");
+		goto out;
+	}
+	deliver_to(ctx, req, address, maildir, (uid_t)uid, (gid_t)gid, res);
+out:
+	free(maildir);
+	free(mapped);
+	free(base);
+	free(key);
+	free(full);
+}
+
+/* local_deliver_mailbox - one final address */
+void local_deliver_mailbox(struct local_ctx *ctx, struct local_request *req,
+			   const char *address, struct local_result *res)
+{
+	const char *at = strrchr(address, '@');
+	char *local = at != NULL ? xstrndup(address, (size_t)(at - address))
+				 : xstrdup(address);
+	char *domain = xstrdup(at != NULL ? at + 1 : "");
+
+	for (char *p = domain; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	switch (resolver_class(ctx->res, address)) {
+	case RESOLVE_LOCAL:
+		deliver_local(ctx, req, address, local, domain, res);
+		break;
+	case RESOLVE_VIRTUAL:
+		deliver_virtual(ctx, req, address, local, domain, res);
+		break;
+	case RESOLVE_RELAY:
+		local_result_set(res, LOCAL_DEFERRED, "4.4.1",
+				 "delivery via smtp is not available yet");
+		break;
+	}
+	free(local);
+	free(domain);
+}
+
+/* rank - how bad an outcome is (the worst one of an alias wins) */
+static int rank(enum local_status s)
+{
+	return s == LOCAL_DEFERRED ? 2 : s == LOCAL_BOUNCED ? 1 : 0;
+}
+
+/* fmt_delay - seconds as Postfix prints them: 2 digits below 10 */
+static void fmt_delay(char *buf, size_t size, double d)
+{
+	if (d < 0)
+		d = 0;
+	if (d < 0.01)
+		snprintf(buf, size, "0");
+	else if (d < 10)
+		snprintf(buf, size, "%.2g", d);
+	else
+		snprintf(buf, size, "%.0f", d);
+}
+
+/*
+ * with_domain - address with the domain of parent (else myhostname)
+ * when it has none: an alias "info: bob" means bob in info's domain.
+ */
+static char *with_domain(const struct local_ctx *ctx, const char *address,
+			 const char *parent)
+{
+	const char *at = strrchr(parent, '@');
+
+	if (strchr(address, '@') != NULL)
+		return xstrdup(address);
+	return xasprintf("%s@%s", address,
+			 at != NULL ? at + 1 : ctx->myhostname);
+}
+
+/* local_deliver_one - aliases, deliveries, the log line */
+void local_deliver_one(struct local_ctx *ctx, struct local_request *req,
+		       const char *address, const char *orcpt,
+		       struct local_result *res)
+{
+	struct timeval tv;
+	char **targets = NULL;
+	const char *orig = orcpt;
+	double start, end;
+	char d_all[32], d_a[32], d_d[32];
+	int r = 0;
+
+	gettimeofday(&tv, NULL);
+	start = (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+	if (resolver_class(ctx->res, address) == RESOLVE_LOCAL)
+		r = local_alias_lookup(ctx, address, &targets, res);
+	if (r == 0) {
+		char *full = with_domain(ctx, address, address);
+
+		local_deliver_mailbox(ctx, req, full, res);
+		free(full);
+	} else if (r > 0) {
+		struct local_result worst = {0};
+		bool first = true;
+
+		for (size_t i = 0; targets[i] != NULL; i++) {
+			struct local_result one = {0};
+			char *full = with_domain(ctx, targets[i], address);
+
+			if (strchr("|/:", targets[i][0]) != NULL)
+				local_result_set(
+					&one, LOCAL_BOUNCED, "5.3.0",
+					"unsupported alias destination "
+					"\"%.100s\"",
+					targets[i]);
+			else
+				local_deliver_mailbox(ctx, req, full, &one);
+			if (first || rank(one.status) > rank(worst.status))
+				worst = one;
+			first = false;
+			free(full);
+			free(targets[i]);
+		}
+		free(targets);
+		*res = worst;
+		if (orig[0] == '\0')
+			orig = address;
+	}
+	gettimeofday(&tv, NULL);
+	end = (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+	fmt_delay(d_all, sizeof(d_all), end - req->arrival);
+	fmt_delay(d_a, sizeof(d_a), req->received - req->arrival);
+	fmt_delay(d_d, sizeof(d_d), end - start);
+	{
+		static const char *const names[] = {"sent", "bounced",
+						    "deferred"};
+		bool show_orig = orig[0] != '\0' && strcasecmp(orig, address);
+
+		log_info("%s: to=<%s>, %s%s%srelay=local, delay=%s, "
+			 "delays=%s/0/0/%s, dsn=%s, status=%s (%s)",
+			 req->queue_id, address, show_orig ? "orig_to=<" : "",
+			 show_orig ? orig : "", show_orig ? ">, " : "", d_all,
+			 d_a, d_d, res->dsn, names[res->status], res->reason);
+	}
+}
