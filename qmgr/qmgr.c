@@ -1,3 +1,159 @@
-/* qmgr - placeholder until the program lands */
-int main(void);
-int main(void) { return 1; }
+/*
+ * qmgr - the queue manager: moves messages from incoming/ through
+ *	  active/ to the delivery agents, defers and bounces
+ *
+ * SYNOPSIS
+ *	qmgr -c DIR -n qmgr -t unix -u      (started by master, one process)
+ *
+ * DESCRIPTION
+ *	master.cf: "qmgr unix n - n 300 1 qmgr" (a public socket, so that
+ *	smtpd, pickup and sendmail can wake it; woken every 300 seconds
+ *	by master as well; exactly one process).  On start it resumes the
+ *	messages left in active/ by a previous run (recipients still
+ *	pending), then scans incoming/ and the due part of deferred/.
+ *	Every wakeup scans incoming/ (and deferred/ on the queue_run_delay
+ *	timer).  Messages move into active/ up to qmgr_message_active_limit;
+ *	see qmgr_message.c for what happens to each.
+ *
+ *	Everything runs in one libevent loop: requests to the delivery
+ *	agents are non-blocking (qmgr_deliver.c), at most
+ *	local_destination_concurrency_limit at once.  Scans and queue-file
+ *	work are short local file operations.
+ *
+ * DIAGNOSTICS
+ *	A queue directory that cannot be made is fatal; a message that
+ *	cannot be handled is logged and left for the next run.
+ *
+ * SECURITY
+ *	Runs as mail_owner (-u).  It reads queue files that smtpd and
+ *	pickup wrote; the reader (qfile.c) checks them, and corrupt ones go
+ *	to corrupt/.  Results from delivery agents are checked strictly
+ *	(index in range, known status).
+ */
+#include "autoconf.h"
+
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "alloc.h"
+#include "config.h"
+#include "log.h"
+#include "qmgr.h"
+#include "resolve.h"
+#include "server.h"
+
+/* scan_cb - the scan asked for by a wakeup or a new bounce */
+static void scan_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct qmgr *qm = arg;
+	bool deferred = qm->scan_deferred;
+
+	(void)fd;
+	(void)what;
+	qm->scan_deferred = false;
+	qmgr_scan(qm, deferred);
+}
+
+/* run_cb - queue_run_delay: look at deferred/ again */
+static void run_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct qmgr *qm = arg;
+	struct timeval tv = {(time_t)qm->queue_run_delay, 0};
+
+	(void)fd;
+	(void)what;
+	qmgr_schedule_scan(qm, true);
+	evtimer_add(qm->run_timer, &tv);
+}
+
+/* qmgr_schedule_scan - scan soon (coalesces many wakeups into one) */
+void qmgr_schedule_scan(struct qmgr *qm, bool deferred_too)
+{
+	struct timeval now = {0, 0};
+
+	if (deferred_too)
+		qm->scan_deferred = true;
+	if (!evtimer_pending(qm->scan_event, NULL))
+		evtimer_add(qm->scan_event, &now);
+}
+
+/* qmgr_wakeup - master's timer or a trigger after a commit */
+static void qmgr_wakeup(struct server *srv)
+{
+	struct qmgr *qm = server_ctx(srv);
+
+	/* master's periodic wakeup doubles as a deferred/ scan. */
+	qmgr_schedule_scan(qm, true);
+}
+
+/* qmgr_init - settings, directories, the start-up scan */
+static void qmgr_init(struct server *srv)
+{
+	struct qmgr *qm = server_ctx(srv);
+	const struct config *cfg = server_config(srv);
+	struct timeval tv;
+	const char *error;
+
+	qm->srv = srv;
+	qm->cfg = cfg;
+	qm->base = server_event_base(srv);
+	qm->queue_dir = config_str(cfg, "queue_directory");
+	qm->myhostname = config_str(cfg, "myhostname");
+	qm->virtual_alias_maps = config_list(cfg, "virtual_alias_maps", NULL);
+	qm->active_limit = config_int(cfg, "qmgr_message_active_limit");
+	qm->concurrency =
+		config_int(cfg, "local_destination_concurrency_limit");
+	qm->min_backoff = config_time(cfg, "minimal_backoff_time");
+	qm->max_backoff = config_time(cfg, "maximal_backoff_time");
+	if (qm->max_backoff < qm->min_backoff)
+		qm->max_backoff = qm->min_backoff;
+	qm->max_lifetime = config_time(cfg, "maximal_queue_lifetime");
+	qm->bounce_lifetime = config_time(cfg, "bounce_queue_lifetime");
+	qm->queue_run_delay = config_time(cfg, "queue_run_delay");
+	if ((qm->res = resolver_create(cfg, &error)) == NULL)
+		log_fatal("%s", error);
+	qm->scan_event = evtimer_new(qm->base, scan_cb, qm);
+	qm->run_timer = evtimer_new(qm->base, run_cb, qm);
+	if (qm->scan_event == NULL || qm->run_timer == NULL)
+		log_fatal("evtimer_new failed");
+	qmgr_ensure_dirs(qm);
+	qmgr_scan_active(qm);
+	qmgr_schedule_scan(qm, true);
+	tv.tv_sec = (time_t)qm->queue_run_delay;
+	tv.tv_usec = 0;
+	evtimer_add(qm->run_timer, &tv);
+}
+
+/* qmgr_exit - free for the leak checker */
+static void qmgr_exit(struct server *srv)
+{
+	struct qmgr *qm = server_ctx(srv);
+
+	qmgr_deliver_free_all(qm);
+	while (qm->msgs != NULL) {
+		struct qmgr_msg *next = qm->msgs->next;
+
+		qmgr_message_free(&qm->msgs);
+		qm->msgs = next;
+	}
+	if (qm->scan_event != NULL)
+		event_free(qm->scan_event);
+	if (qm->run_timer != NULL)
+		event_free(qm->run_timer);
+	resolver_free(&qm->res);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct server_ops ops = {
+		.name = "qmgr",
+		.init = qmgr_init,
+		.wakeup = qmgr_wakeup,
+		.pre_exit = qmgr_exit,
+	};
+	struct qmgr qm = {0};
+
+	return server_main(argc, argv, &ops, &qm);
+}

@@ -1,1 +1,136 @@
-/* placeholder */
+/*
+ * qmgr - shared state of the queue manager
+ *
+ * qmgr.c: main(), settings, wakeups and the queue-run timer;
+ * qmgr_scan.c: incoming/, due deferred/ and (at start) active/;
+ * qmgr_message.c: load a message, expand and classify its recipients,
+ *	finish it (mark, bounce, defer or remove);
+ * qmgr_deliver.c: deliver/1 requests to the delivery agents, result/1;
+ * qmgr_defer.c: defer logs, backoff, move to deferred/;
+ * qmgr_bounce.c: non-delivery notices (RFC 3464).
+ */
+#ifndef FACTEUR_QMGR_H
+#define FACTEUR_QMGR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct config;
+struct event;
+struct event_base;
+struct resolver;
+struct server;
+struct qfile;
+
+/* Hash depths of the queue directories (docs/architecture.md). */
+#define QMGR_INCOMING_DEPTH 1
+#define QMGR_DEFERRED_DEPTH 1
+/* Recipients per deliver/1 request: keeps frames far below 64 KiB. */
+#define QMGR_RCPT_PER_REQUEST 20
+/* virtual_alias_maps nesting and fan-out limits (Postfix: 100, 1000). */
+#define QMGR_VALIAS_DEPTH_MAX	100
+#define QMGR_VALIAS_TARGETS_MAX 1000
+/* A delivery agent that says nothing for this long is given up on. */
+#define QMGR_AGENT_TIMEOUT 3600
+
+enum qmgr_outcome {
+	QMGR_TODO,     /* not yet handed to an agent */
+	QMGR_INFLIGHT, /* in a request */
+	QMGR_SENT,
+	QMGR_BOUNCED,
+	QMGR_DEFERRED,
+};
+
+/* One delivery address (a queue recipient after virtual aliasing). */
+struct qmgr_dest {
+	char *address;
+	size_t rcpt; /* index of the queue recipient */
+	int cls;     /* enum resolve_class */
+	enum qmgr_outcome outcome;
+	char dsn[16];
+	char *reason;
+};
+
+/* A message in active/. */
+struct qmgr_msg {
+	struct qmgr *qm;
+	char id[64];
+	char *path; /* queue_dir/active/ID */
+	struct qfile *q;
+	struct qmgr_dest *dests;
+	size_t dest_count;
+	size_t unfinished; /* dests not yet SENT/BOUNCED/DEFERRED */
+	struct qmgr_msg *next;
+};
+
+struct qmgr_req;
+
+struct qmgr {
+	struct server *srv;
+	const struct config *cfg;
+	struct event_base *base;
+	const char *queue_dir;
+	const char *myhostname;
+	struct resolver *res;
+	const char *const *virtual_alias_maps;
+	long long active_limit;
+	long long concurrency;
+	long long min_backoff, max_backoff;
+	long long max_lifetime, bounce_lifetime;
+	long long queue_run_delay;
+	struct qmgr_msg *msgs;
+	size_t msg_count;
+	struct qmgr_req *queue_head, *queue_tail; /* waiting requests */
+	unsigned busy;				  /* requests in flight */
+	struct event *run_timer;  /* queue_run_delay: due deferred/ */
+	struct event *scan_event; /* a scan soon (wakeup, bounce) */
+	bool scan_deferred;	  /* the next scan includes deferred/ */
+};
+
+/* qmgr.c */
+void qmgr_schedule_scan(struct qmgr *qm, bool deferred_too);
+
+/* qmgr_scan.c */
+void qmgr_scan_active(struct qmgr *qm);
+void qmgr_scan(struct qmgr *qm, bool deferred_too);
+/* qmgr_ensure_dirs - make the queue directories qmgr uses */
+void qmgr_ensure_dirs(struct qmgr *qm);
+
+/* qmgr_message.c */
+/* Load active/ID and start its deliveries; false when it is gone. */
+void qmgr_message_activate(struct qmgr *qm, const char *id);
+/* A dest got its outcome; finishes the message after the last one. */
+void qmgr_message_outcome(struct qmgr_msg *msg, struct qmgr_dest *dest,
+			  enum qmgr_outcome outcome, const char *dsn,
+			  const char *reason);
+void qmgr_message_free(struct qmgr_msg **msgp);
+/* The age of a message in seconds (from its arrival time). */
+double qmgr_message_age(const struct qmgr_msg *msg);
+
+/* qmgr_deliver.c */
+void qmgr_deliver_add(struct qmgr *qm, struct qmgr_msg *msg,
+		      const char *transport, size_t *dests, size_t count);
+void qmgr_deliver_free_all(struct qmgr *qm);
+
+/* qmgr_defer.c */
+void qmgr_defer_log(struct qmgr_msg *msg, const struct qmgr_dest *dest);
+/* Move active/ID to deferred/ with mtime = next attempt. 0 or -1. */
+int qmgr_defer_message(struct qmgr_msg *msg);
+void qmgr_defer_remove_logs(struct qmgr *qm, const char *id);
+
+/* qmgr_bounce.c */
+/*
+ * qmgr_bounce_send - queue one non-delivery notice to the sender for the
+ * dests listed (their outcome BOUNCED, or DEFERRED when expired).
+ * Returns 0 when the notice is committed in incoming/ (or none was
+ * needed: null sender), -1 when it could not be written (logged).
+ */
+int qmgr_bounce_send(struct qmgr_msg *msg, size_t *dests, size_t count);
+
+/* qmgr_log_delivery - the Postfix line for an outcome qmgr decides */
+void qmgr_log_delivery(struct qmgr_msg *msg, const struct qmgr_dest *dest,
+		       const char *relay, const char *status);
+
+#endif
