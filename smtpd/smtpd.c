@@ -168,7 +168,7 @@ static void smtpd_pre_exit(struct server *srv)
 
 	tls_server_free(&sd->tls);
 	resolver_free(&sd->resolver);
-	free(sd->mynetworks);
+	smtpd_check_deinit(sd);
 	free(sd->incoming_dir);
 }
 

@@ -37,6 +37,7 @@ struct resolver;
 struct cidr;
 struct smtp_cmd;
 struct auth_client_req;
+struct smtpd_access;
 
 /* RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets. */
 #define SMTPD_HELO_MAX	  255
@@ -96,6 +97,8 @@ struct smtpd {
 	struct resolver *resolver;
 	struct cidr *mynetworks;
 	size_t mynetworks_count;
+	struct smtpd_access *access; /* tables of check_*_access */
+	size_t access_count;
 	char *incoming_dir;
 };
 
@@ -143,7 +146,7 @@ enum smtpd_count {
 };
 
 /*
- * The content filter of smtpd_data.c: a byte-at-a-time state machine that
+ * The content filter of smtpd_dot.c: a byte-at-a-time state machine that
  * does dot-unstuffing, finds the end of DATA, normalizes line ends to
  * CRLF, measures and inspects the header section.  Pure (no I/O), so it
  * is resumable at any byte and unit-testable.
@@ -281,6 +284,7 @@ void smtpd_sasl_reset(struct smtpd_session *s);
 
 /* smtpd_check.c */
 int smtpd_check_init(struct smtpd *sd, const char **error_r);
+void smtpd_check_deinit(struct smtpd *sd);
 /*
  * smtpd_check_rcpt - apply the recipient restrictions.  Returns 0 to
  * accept, or -1 with the full reply ("554 5.7.1 <a@b>: Relay access

@@ -592,6 +592,43 @@ def test_auth_plain_login():
         assert "s3cret" not in d.inst.log()
 
 
+def test_access_maps():
+    import tempfile
+    mapdir = tempfile.mkdtemp(prefix="facteur-access-")
+    senders = os.path.join(mapdir, "senders")
+    clients = os.path.join(mapdir, "clients")
+    with open(senders, "w") as f:
+        f.write("spammer@example.org REJECT go away\n"
+                "blocked.example 550 5.7.0 no thanks\n"
+                "friend@blocked.example OK\n"
+                "<> DUNNO\n"
+                "temp.example 450 try later\n")
+    with open(clients, "w") as f:
+        f.write("127.0.0 DUNNO\n")
+    os.chmod(mapdir, 0o755)
+    with Smtpd("smtpd_recipient_restrictions = check_client_access "
+               "texthash:%s, check_sender_access texthash:%s\n"
+               % (clients, senders)) as d:
+        r = greet(d.port)
+        for sender, code, text in (
+                ("spammer@example.org", 554, "5.7.1 <spammer@example.org>: "
+                 "Sender address rejected: go away"),
+                ("x@sub.blocked.example", 550, "5.7.0 <x@sub.blocked."
+                 "example>: Sender address rejected: no thanks"),
+                ("y@temp.example", 450, "4.7.1 <y@temp.example>: Sender "
+                 "address rejected: try later"),
+                ("friend@blocked.example", 250, "2.1.5"),
+                ("", 250, "2.1.5"),
+                ("ok@example.org", 250, "2.1.5")):
+            expect(r.cmd("MAIL FROM:<%s>" % sender), 250)
+            expect(r.cmd("RCPT TO:<%s>" % LOCAL_RCPT), code, text)
+            expect(r.cmd("RSET"), 250)
+        r.cmd("QUIT")
+        d.wait_log(r"reject: RCPT from unknown\[127\.0\.0\.1\]: 554 5\.7\.1 "
+                   r"<spammer@example\.org>: Sender address rejected: go "
+                   r"away; from=<spammer@example\.org>")
+
+
 if __name__ == "__main__":
     ft.run_tests([
         test_basic_transaction,
@@ -613,4 +650,5 @@ if __name__ == "__main__":
         test_encrypt_level_and_wrappermode,
         test_add_missing_headers,
         test_auth_plain_login,
+        test_access_maps,
     ])
