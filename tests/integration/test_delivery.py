@@ -42,7 +42,7 @@ MAIL_OWNER, MB_UID, MB_GID = owner()
 
 
 class Env:
-    def __init__(self):
+    def __init__(self, extra=""):
         self.inst = ft.Instance(name="facteur-delivery")
         top = self.inst.top
         self.top = top
@@ -72,7 +72,7 @@ class Env:
             "minimal_backoff_time = 1s\n"
             "maximal_backoff_time = 2s\n"
             "queue_run_delay = 1s\n"
-            % (top, top, top, self.vmail)
+            % (top, top, top, self.vmail) + extra
             + ("mail_owner = %s\n" % MAIL_OWNER if ROOT else ""))
         self.inst.write_master_cf(
             "qmgr unix n - n 300 1 %s -o max_idle=3600 -o max_use=1000000\n"
@@ -288,6 +288,25 @@ def test_kill_local_no_loss():
         ENV.wait_log(r"%s: removed" % qid, timeout=60)
 
 
+def test_expiry_returns_to_sender():
+    """Past maximal_queue_lifetime a deferred recipient is returned."""
+    env = Env("maximal_queue_lifetime = 0s\n")
+    try:
+        qid = env.inject("alice@example.test", ["far@remote.test"], message("t10"))
+        env.wait_log(r"%s: to=<far@remote.test>, relay=none, .*dsn=4.4.1, "
+                     r"status=expired, returned to sender" % qid)
+        alice = os.path.join(env.home, "alice", "Maildir")
+        ft.wait_for(lambda: env.maildir(alice), what="notice")
+        with open(env.maildir(alice)[0], "rb") as f:
+            data = f.read().decode()
+        assert "Final-Recipient: rfc822; far@remote.test" in data, data
+        assert "Action: failed" in data and "Status: 4.4.1" in data, data
+        env.wait_log(r"%s: removed" % qid)
+        assert not env.queue_files("deferred")
+    finally:
+        env.inst.cleanup()
+
+
 def main():
     global ENV, BOB, ALICE
     for path in (ft.MASTER, QMGR, LOCAL, QINJECT):
@@ -309,6 +328,7 @@ def main():
             test_corrupt_file,
             test_resume_active,
             test_kill_local_no_loss,
+            test_expiry_returns_to_sender,
         ])
     finally:
         if os.environ.get("KEEP"):
