@@ -84,7 +84,7 @@ static double now_seconds(void)
 	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
-/* reply_all - answer every recipient with the same outcome */
+/* reply_result - append one result/1 frame */
 static void reply_result(struct strbuf *out, int64_t index,
 			 const struct local_result *res)
 {

@@ -65,16 +65,15 @@ struct local_result {
 	char reason[512];
 };
 
-/* local_result_set - fill res (later calls override only a better one) */
+/* local_result_set - set the outcome of res (replacing what it held) */
 void local_result_set(struct local_result *res, enum local_status status,
 		      const char *dsn, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
 /*
- * local_deliver_recipient - deliver to address (the final, expanded
- * one) on behalf of the request; top is the queue recipient (for
- * logging orig_to); aliased says whether alias expansion happened.
- * Fills res; logs nothing (local_deliver_one does).
+ * local_deliver_mailbox - deliver to address (a final one, after alias
+ * expansion) on behalf of the request.  Fills res; logs nothing
+ * (local_deliver_one does).
  */
 void local_deliver_mailbox(struct local_ctx *ctx, struct local_request *req,
 			   const char *address, struct local_result *res);
@@ -89,7 +88,7 @@ void local_deliver_one(struct local_ctx *ctx, struct local_request *req,
 		       struct local_result *res);
 
 /*
- * local_alias_expand - alias_maps lookup for the local part of address
+ * local_alias_lookup - alias_maps lookup for the local part of address
  * (LOCAL class).  Returns 1 with the expansion in *targets_r (a malloc'd
  * NULL-terminated list of addresses, free each and the list), 0 when
  * there is no alias, -1 with res set to a deferral when a table cannot
@@ -98,7 +97,7 @@ void local_deliver_one(struct local_ctx *ctx, struct local_request *req,
 int local_alias_lookup(struct local_ctx *ctx, const char *address,
 		       char ***targets_r, struct local_result *res);
 
-/* local_lower_local - the local part, lowercased, extension stripped */
+/* local_base_name - the local part, lowercased, extension stripped */
 char *local_base_name(const struct local_ctx *ctx, const char *local);
 
 #endif

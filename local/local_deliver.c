@@ -150,7 +150,7 @@ passwd_entry(struct local_ctx *ctx, const char *user, struct local_result *res)
 }
 
 /*
- * static_id - "static:NUMBER" or "static:NAME" of virtual_uid_maps /
+ * virtual_id - "static:NUMBER" or "static:NAME" of virtual_uid_maps /
  * virtual_gid_maps, else a table lookup of address.  1 found, 0 not,
  * -1 error (logged).
  */
