@@ -307,6 +307,21 @@ def test_expiry_returns_to_sender():
         env.inst.cleanup()
 
 
+def test_missing_alias_db_defers():
+    """Postfix's default alias_maps without its .db: deferred, logged."""
+    env = Env("alias_maps = hash:%s/no-aliases\n" % "/nonexistent")
+    try:
+        qid = env.inject("carol@virt.test", ["alice@example.test"], message("t11"))
+        env.wait_log(r"warning: alias_maps: .*/nonexistent/no-aliases\.db")
+        env.wait_log(r"%s: to=<alice@example.test>, relay=local, .*dsn=4.3.0, "
+                     r"status=deferred \(alias database unavailable\)" % qid)
+        ft.wait_for(lambda: [p for p in env.queue_files("deferred") if qid in p],
+                    what="file in deferred/")
+        assert not env.maildir(os.path.join(env.home, "alice", "Maildir"))
+    finally:
+        env.inst.cleanup()
+
+
 def main():
     global ENV, BOB, ALICE
     for path in (ft.MASTER, QMGR, LOCAL, QINJECT):
@@ -329,6 +344,7 @@ def main():
             test_resume_active,
             test_kill_local_no_loss,
             test_expiry_returns_to_sender,
+            test_missing_alias_db_defers,
         ])
     finally:
         if os.environ.get("KEEP"):
