@@ -41,6 +41,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <sys/prctl.h>
 #include <event2/event.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -174,7 +175,7 @@ void master_spawn(struct master_service *serv)
 	struct strvec argv = {0}, env = {0};
 	struct master_proc *proc;
 	sigset_t all, saved;
-	pid_t pid;
+	pid_t pid, parent;
 
 	if (serv->retired || master.stopping || serv->throttled ||
 	    serv->avail_count > 0 ||
@@ -189,6 +190,7 @@ void master_spawn(struct master_service *serv)
 	 */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &saved);
+	parent = getpid();
 	pid = fork();
 	if (pid == 0) {
 		static const int sigs[] = {SIGHUP,  SIGINT,  SIGTERM,
@@ -203,6 +205,15 @@ void master_spawn(struct master_service *serv)
 		 */
 		sigaddset(&saved, SIGHUP);
 		sigprocmask(SIG_SETMASK, &saved, NULL);
+		/*
+		 * A service must not outlive master (kill -9, crash): the
+		 * kernel then sends it SIGTERM, which the skeleton takes as
+		 * "stop now", so a restarted master never meets orphans.
+		 * Checking getppid() closes the race with a master that died
+		 * before the prctl.
+		 */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+			_exit(1);
 		child_setup(serv);
 		execve(argv.items[0], argv.items, env.items);
 		/* Tell the log why; master sees exit status 1 and throttles. */

@@ -149,6 +149,7 @@ int main(int argc, char **argv)
 {
 	static const struct server_ops ops = {
 		.name = "qmgr",
+		.persistent = true,
 		.init = qmgr_init,
 		.wakeup = qmgr_wakeup,
 		.pre_exit = qmgr_exit,

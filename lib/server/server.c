@@ -587,8 +587,9 @@ int server_main(int argc, char **argv, const struct server_ops *ops, void *ctx)
 		log_fatal("unsupported service type: %s", srv->type);
 	if (!srv->fifo && ops->accept == NULL && !srv->frame_mode)
 		log_panic("service %s has no accept operation", ops->name);
-	srv->max_use = config_int(srv->cfg, "max_use");
-	srv->max_idle = config_time(srv->cfg, "max_idle");
+	/* A scheduler (qmgr) holds state across connections: it stays. */
+	srv->max_use = ops->persistent ? 0 : config_int(srv->cfg, "max_use");
+	srv->max_idle = ops->persistent ? 0 : config_time(srv->cfg, "max_idle");
 	if ((srv->base = event_base_new()) == NULL)
 		log_fatal("event_base_new failed");
 	server_setup_listeners(srv, nlisten);

@@ -30,7 +30,8 @@
  *     to master with a "status/1" frame (pid, avail) on fd 3 and stops
  *     accepting while it is busy;
  *   - exit: after max_use connections (then as soon as none is active),
- *     after max_idle seconds without an active connection, on SIGHUP or
+ *     after max_idle seconds without an active connection (neither for a
+ *     persistent service), on SIGHUP or
  *     when master goes away (stop accepting, exit once idle), and at once
  *     on SIGTERM (active connections are dropped: master only sends it
  *     to stop everything).
@@ -82,6 +83,11 @@ struct server_ops {
 	void (*pre_exit)(struct server *srv);
 	/* Connections one process serves at once; 0 means 1. */
 	unsigned client_limit;
+	/*
+	 * Ignore max_idle and max_use: a single long-running process that
+	 * keeps state between requests (qmgr), as Postfix's qmgr does.
+	 */
+	bool persistent;
 };
 
 /*
