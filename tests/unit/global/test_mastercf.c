@@ -4,8 +4,8 @@
  * A realistic file is checked field by field; every error is checked by
  * its exact "FILE:LINE: ..." text, since master shows that text to the
  * admin as it is.  The shipped conf/master.cf is checked too: it must
- * parse to nothing today, and to the services it documents once they are
- * uncommented.
+ * parse to the services whose programs exist, and to all the services it
+ * documents once the others are uncommented.
  */
 #include "autoconf.h"
 
@@ -692,7 +692,7 @@ static void test_shipped_master_cf(void **state)
 		{"smtp", "inet"},	 {"submission", "inet"},
 		{"submissions", "inet"}, {"pickup", "unix"},
 		{"qmgr", "unix"},	 {"local", "unix"},
-		{"smtp", "unix"},	 {"auth", "unix"},
+		{"auth", "unix"},	 {"smtp", "unix"},
 		{"imap", "inet"},	 {"imaps", "inet"},
 		{"pop3", "inet"},	 {"pop3s", "inet"},
 	};
@@ -711,7 +711,9 @@ static void test_shipped_master_cf(void **state)
 	mcf = mastercf_load(path, &error);
 	if (mcf == NULL)
 		fail_msg("%s", error);
-	assert_int_equal(mcf->count, 0);
+	/* Shipped active: the services whose programs exist. */
+	assert_int_equal(mcf->count, 7);
+	assert_string_equal(mcf->entries[6].name, "auth");
 	mastercf_free(&mcf);
 
 	/* Uncomment the service lines: they must be valid as shipped. */
@@ -730,6 +732,8 @@ static void test_shipped_master_cf(void **state)
 				       strncmp(line + 1, "  -o ", 5) == 0))
 			assert_int_equal(strbuf_append(&out, line + 1, len - 1),
 					 0);
+		else if (line[0] != '#')
+			assert_int_equal(strbuf_append(&out, line, len), 0);
 		line += len;
 	}
 	mcf = mastercf_parse("master.cf", out.data, &error);
@@ -746,13 +750,19 @@ static void test_shipped_master_cf(void **state)
 	assert_string_equal(e->text, "submission inet n - n - - smtpd -o "
 				     "syslog_name=facteur/submission -o "
 				     "smtpd_tls_security_level=encrypt -o "
-				     "smtpd_sasl_auth_enable=yes");
+				     "smtpd_sasl_auth_enable=yes -o "
+				     "smtpd_add_missing_headers=yes -o "
+				     "smtpd_relay_restrictions="
+				     "permit_sasl_authenticated,reject");
 	e = mastercf_find(mcf, "submissions", MASTERCF_INET);
 	assert_non_null(e);
 	assert_string_equal(e->text, "submissions inet n - n - - smtpd -o "
 				     "syslog_name=facteur/submissions -o "
 				     "smtpd_tls_wrappermode=yes -o "
-				     "smtpd_sasl_auth_enable=yes");
+				     "smtpd_sasl_auth_enable=yes -o "
+				     "smtpd_add_missing_headers=yes -o "
+				     "smtpd_relay_restrictions="
+				     "permit_sasl_authenticated,reject");
 	e = mastercf_find(mcf, "pickup", MASTERCF_UNIX);
 	assert_int_equal(e->wakeup, 60);
 	assert_int_equal(e->maxproc, 1);
