@@ -86,6 +86,10 @@ const struct param_def param_table[] = {
 	{"disable_vrfy_command", PARAM_BOOL, "yes", NOLIMIT,
 	 "Whether smtpd answers VRFY with 252 instead of looking the address up.",
 	 NULL},
+	{"dns_servers", PARAM_LIST, "", NOLIMIT,
+	 "Name servers for MX lookups, ADDRESS[:PORT] or [IPV6]:PORT; empty: "
+	 "resolv.conf.",
+	 NULL},
 	{"header_size_limit", PARAM_SIZE, "102400", 1024, UNBOUNDED,
 	 "Largest message header section smtpd accepts (552 5.3.4 beyond).",
 	 NULL},
