@@ -61,12 +61,13 @@
 static const struct {
 	const char *name;
 	mode_t mode;
+	mode_t drop_mode; /* with the setgid_group (root only), else 0 */
 } queue_dirs[] = {
-	{"private", 0700},  {"public", 0711},  {"maildrop", 0700},
-	/* maildrop/ and public/ get the setgid_group when root: see above. */
-	{"incoming", 0700}, {"active", 0700},  {"deferred", 0700},
-	{"hold", 0700},	    {"corrupt", 0700}, {"bounce", 0700},
-	{"defer", 0700},
+	{"private", 0700, 0},	   {"public", 0711, 0710},
+	{"maildrop", 0700, 01730}, {"incoming", 0700, 0},
+	{"active", 0700, 0},	   {"deferred", 0700, 0},
+	{"hold", 0700, 0},	   {"corrupt", 0700, 0},
+	{"bounce", 0700, 0},	   {"defer", 0700, 0},
 };
 
 /* Who owns what check creates. */
@@ -141,34 +142,21 @@ static void find_owner(const struct config *cfg, struct owner *own)
 	}
 }
 
-/* make_drop_dirs - give maildrop/ and public/ to the setgid_group */
-static void make_drop_dirs(const struct config *cfg, const char *queue,
-			   const struct owner *own)
+/* drop_group - the setgid_group's gid, or false with a warning */
+static bool drop_group(const struct config *cfg, const struct owner *own,
+		       gid_t *gid_r)
 {
 	const char *group = param(cfg, "setgid_group");
 	struct group *gr = group[0] != '\0' ? getgrnam(group) : NULL;
-	static const struct {
-		const char *name;
-		mode_t mode;
-	} drop_dirs[] = {{"maildrop", 01730}, {"public", 0710}};
 
 	if (gr == NULL) {
 		log_warn("setgid_group: group \"%s\" does not exist: only root "
 			 "and %s can submit mail with sendmail",
 			 group, own->user);
-		return;
+		return false;
 	}
-	for (size_t i = 0; i < sizeof(drop_dirs) / sizeof(drop_dirs[0]);
-	     i++) {
-		char *path = cli_path(queue, drop_dirs[i].name);
-
-		/* Directories made a moment ago by make_dir get their final
-		 * group and mode; an admin's own choice is left alone. */
-		if (chown(path, own->uid, gr->gr_gid) < 0 ||
-		    chmod(path, drop_dirs[i].mode) < 0)
-			log_fatal("set owner and mode of %s: %m", path);
-		free(path);
-	}
+	*gid_r = gr->gr_gid;
+	return true;
 }
 
 /* check_readable - warn when a configured file cannot be read */
@@ -213,6 +201,8 @@ void cli_check_run(const struct cli_ctx *ctx, const struct config *cfg,
 	const char *queue = param(cfg, "queue_directory");
 	const char *data = param(cfg, "data_directory");
 	struct owner own;
+	bool have_drop;
+	gid_t drop_gid = 0;
 
 	(void)ctx;
 	if (queue[0] != '/')
@@ -226,16 +216,20 @@ void cli_check_run(const struct cli_ctx *ctx, const struct config *cfg,
 	/* root keeps queue_directory itself: mail_owner must not move it. */
 	make_dir(queue, 0755, own.root ? 0 : own.uid, own.root ? 0 : own.gid,
 		 &own);
+	have_drop = own.root && drop_group(cfg, &own, &drop_gid);
 	for (size_t i = 0; i < sizeof(queue_dirs) / sizeof(queue_dirs[0]);
 	     i++) {
 		char *path = cli_path(queue, queue_dirs[i].name);
 
-		make_dir(path, queue_dirs[i].mode, own.uid, own.gid, &own);
+		if (have_drop && queue_dirs[i].drop_mode != 0)
+			make_dir(path, queue_dirs[i].drop_mode, own.uid,
+				 drop_gid, &own);
+		else
+			make_dir(path, queue_dirs[i].mode, own.uid, own.gid,
+				 &own);
 		free(path);
 	}
 	make_dir(data, 0700, own.uid, own.gid, &own);
-	if (own.root)
-		make_drop_dirs(cfg, queue, &own);
 
 	check_readable(cfg, "smtpd_tls_cert_file");
 	check_readable(cfg, "smtpd_tls_key_file");

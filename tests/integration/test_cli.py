@@ -5,6 +5,7 @@ mail_owner: when the default one ("facteur") does not exist on this host,
 the instance uses "nobody" instead.  Skipped (77) until master is built.
 """
 
+import grp
 import os
 import pwd
 import socket
@@ -22,17 +23,23 @@ QUEUE_SUBDIRS = {
     "active": 0o700, "deferred": 0o700, "hold": 0o700, "corrupt": 0o700,
     "bounce": 0o700, "defer": 0o700,
 }
+# As root, local users reach maildrop/ and public/ through setgid_group
+# ("nogroup" in these instances), as with Postfix's postdrop.
+DROP_GROUP = "nogroup"
+if ROOT:
+    QUEUE_SUBDIRS.update({"public": 0o710, "maildrop": 0o1730})
 
 
 def mail_owner_cf():
     """main.cf text choosing a mail_owner that exists (root only)."""
     if not ROOT:
         return ""
+    text = "setgid_group = %s\n" % DROP_GROUP
     try:
         pwd.getpwnam("facteur")
-        return ""
+        return text
     except KeyError:
-        return "mail_owner = nobody\n"
+        return text + "mail_owner = nobody\n"
 
 
 def instance(extra="", master_cf=""):
@@ -65,6 +72,9 @@ def test_check_creates_dirs():
             path = os.path.join(inst.queue_dir, name)
             assert mode(path) == want, (name, oct(mode(path)))
             assert os.stat(path).st_uid == uid, name
+            if ROOT and name in ("public", "maildrop"):
+                assert os.stat(path).st_gid == grp.getgrnam(DROP_GROUP).gr_gid
+
         assert mode(inst.data_dir) == 0o700
         assert os.stat(inst.data_dir).st_uid == uid
         # A second run finds everything in place and says nothing.
@@ -74,7 +84,7 @@ def test_check_creates_dirs():
         os.umask(0o077)
         os.rmdir(os.path.join(inst.queue_dir, "public"))
         inst.facteur("check", check=True)
-        assert mode(os.path.join(inst.queue_dir, "public")) == 0o711
+        assert mode(os.path.join(inst.queue_dir, "public")) == QUEUE_SUBDIRS["public"]
     finally:
         os.umask(0o022)
         inst.cleanup()
