@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "maps.h"
@@ -32,6 +33,7 @@ struct maps_table {
 	char *db_path;	   /* "/etc/facteur/aliases.db"; source for texthash */
 	unsigned int flags;
 	char *stale_why;     /* NULL when not stale */
+	struct stat opened;  /* db_path when opened: maps_changed() */
 	struct strbuf key;   /* the key as looked up (lowercased) */
 	struct strbuf value; /* the backend puts the value found here */
 	void *priv;	     /* the backend's own state */

@@ -316,6 +316,8 @@ struct maps_table *maps_open(const char *spec, unsigned int flags,
 		maps_close(&table);
 		return NULL;
 	}
+	if (stat(table->db_path, &table->opened) < 0)
+		memset(&table->opened, 0, sizeof(table->opened));
 	if (backend->suffix != NULL && stat(table->db_path, &db_st) == 0 &&
 	    stat(table->source_path, &src_st) == 0 &&
 	    mtime_after(&src_st, &db_st))
@@ -380,6 +382,21 @@ bool maps_is_stale(const struct maps_table *table, const char **why_r)
 	if (why_r != NULL)
 		*why_r = table->stale_why;
 	return true;
+}
+
+/* maps_changed - whether the file behind the table was replaced */
+bool maps_changed(const struct maps_table *table)
+{
+	struct stat st;
+
+	/* A rebuild renames a new file in: a new inode, or a new mtime. */
+	if (stat(table->db_path, &st) < 0)
+		return true;
+	return st.st_ino != table->opened.st_ino ||
+	       st.st_dev != table->opened.st_dev ||
+	       st.st_size != table->opened.st_size ||
+	       st.st_mtim.tv_sec != table->opened.st_mtim.tv_sec ||
+	       st.st_mtim.tv_nsec != table->opened.st_mtim.tv_nsec;
 }
 
 /* ------------------------------------------------------------- build */

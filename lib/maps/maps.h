@@ -85,6 +85,13 @@ const char *maps_name(const struct maps_table *table);
 bool maps_is_stale(const struct maps_table *table, const char **why_r);
 
 /*
+ * maps_changed - whether the file the table reads was replaced or changed
+ * since it was opened (a rebuild by `facteur map`, an edited texthash
+ * source): a long-running process then reopens it to see the new data.
+ */
+bool maps_changed(const struct maps_table *table);
+
+/*
  * maps_build - build the table of the given type ("hash", "btree",
  * "lmdb") from source_path into source_path.db / source_path.lmdb,
  * atomically (see above).  flags: MAPS_KEEP_CASE, MAPS_ALIASES.  Returns

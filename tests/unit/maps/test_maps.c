@@ -27,6 +27,7 @@
 
 #include "alloc.h"
 #include "maps.h"
+#include "maps_list.h"
 #include "strbuf.h"
 #include "testlib.h"
 
@@ -683,6 +684,70 @@ static void test_lmdb_long_key(void **state)
 	free(path);
 }
 
+/* list_want - key in the list: ret, and the value when found */
+static void list_want(struct maps_list *list, const char *key, int ret,
+		      const char *value)
+{
+	const char *got = NULL, *error = NULL;
+	int r = maps_list_find(list, key, &got, &error);
+
+	if (r != ret)
+		fail_msg("lookup \"%s\": %d (%s), expected %d", key, r,
+			 r < 0 ? error : (r ? got : "not found"), ret);
+	if (ret == 1)
+		assert_string_equal(got, value);
+}
+
+static void test_list(void **state)
+{
+	struct fixture *fx = *state;
+	char *first = testlib_write_file(fx->dir, "first", "a@x one\n");
+	char *second = testlib_write_file(fx->dir, "second",
+					  "a@x shadowed\nb@x two\n");
+	char *missing = xasprintf("%s/missing", fx->dir);
+	char *specs[3] = {xasprintf("hash:%s", first),
+			  xasprintf("texthash:%s", second),
+			  xasprintf("hash:%s", missing)};
+	const char *error = NULL, *value;
+	struct maps_list *list;
+
+	assert_int_equal(maps_build("hash", first, 0, &error), 0);
+	list = maps_list_create("virtual_alias_maps",
+				(const char *const *)specs, 2, 0);
+	assert_int_equal(maps_list_count(list), 2);
+	/* In order: the first table that has the key wins. */
+	list_want(list, "A@X", 1, "one");
+	list_want(list, "b@x", 1, "two");
+	list_want(list, "c@x", 0, NULL);
+
+	/* A rebuilt table is seen without reopening the list by hand. */
+	free(testlib_write_file(fx->dir, "first", "a@x uno\nc@x tres\n"));
+	assert_int_equal(maps_build("hash", first, 0, &error), 0);
+	sleep(1); /* tables are checked for changes at most once a second */
+	list_want(list, "a@x", 1, "uno");
+	list_want(list, "c@x", 1, "tres");
+	maps_list_free(&list);
+	assert_null(list);
+
+	/* A table that cannot be opened is an error, never "not found";
+	 * it is opened again at the next lookup. */
+	list = maps_list_create("alias_maps", (const char *const *)specs + 1, 2,
+				0);
+	list_want(list, "b@x", 1, "two");
+	assert_int_equal(maps_list_find(list, "zz@x", &value, &error), -1);
+	assert_non_null(strstr(error, "alias_maps: "));
+	assert_non_null(strstr(error, "missing.db"));
+	free(testlib_write_file(fx->dir, "missing", "zz@x found\n"));
+	assert_int_equal(maps_build("hash", missing, 0, &error), 0);
+	list_want(list, "zz@x", 1, "found");
+	maps_list_free(&list);
+	for (int i = 0; i < 3; i++)
+		free(specs[i]);
+	free(first);
+	free(second);
+	free(missing);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -712,6 +777,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_large, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lmdb_long_key, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
