@@ -23,7 +23,8 @@
  *	Replies: 235 2.7.0 success; 535 5.7.8 failure (after the auth
  *	service's failure delay); 454 4.7.0 temporary failure; 501 5.7.0
  *	for "*" (cancel) or bad base64; 504 5.5.4 unknown mechanism;
- *	503 5.5.1 out of sequence.
+ *	503 5.5.1 out of sequence; 530 5.7.0 before STARTTLS at level
+ *	encrypt.
  *
  * SECURITY
  *	Passwords are wiped from our buffers as soon as the request is
@@ -265,6 +266,13 @@ bool smtpd_sasl_cmd(struct smtpd_session *s, const struct smtp_cmd *cmd)
 	const struct smtpd_settings *set = &s->sd->set;
 	size_t mlen = cmd->auth.mech_len;
 
+	/* RFC 3207 §4, as Postfix: at level encrypt nothing but the pre-TLS
+	 * commands is accepted before STARTTLS, AUTH included. */
+	if (set->tls_level == SMTPD_TLS_ENCRYPT && !s->tls_active) {
+		smtpd_chat_reply(s, "530 5.7.0 Must issue a STARTTLS command "
+				    "first");
+		return false;
+	}
 	if (!set->sasl_enable || (set->tls_auth_only && !s->tls_active)) {
 		smtpd_chat_reply(s, "503 5.5.1 Error: authentication not "
 				    "enabled");

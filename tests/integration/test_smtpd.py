@@ -518,6 +518,8 @@ def test_encrypt_level_and_wrappermode():
         r = greet(d.port)
         expect(r.cmd("MAIL FROM:<a@example.org>"), 530,
                "5.7.0 Must issue a STARTTLS command first")
+        expect(r.cmd("AUTH PLAIN AGEAYg=="), 530,
+               "5.7.0 Must issue a STARTTLS command first")
         r.cmd("QUIT")
         s = smtplib.SMTP_SSL("127.0.0.1", port465, timeout=10,
                              context=client_ctx())
