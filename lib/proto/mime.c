@@ -29,6 +29,15 @@
  *	module once the header block's end is known; Content-Type and
  *	Content-Disposition parameters are joined per RFC 2231 §3.
  *
+ *	BODYSTRUCTURE follows RFC 3501 §7.4.2 and §9.  Strings from the
+ *	message (type, subtype, parameters) are sent as written, since
+ *	the RFC makes them case-insensitive and clients compare them so;
+ *	defaults are sent in lower case ("text" "plain", "7bit"), as
+ *	Dovecot does.  RFC 2231 parameters are sent joined but still
+ *	encoded, under "name*", which clients decode themselves.  Sizes
+ *	are those of the message with every bare LF sent as CRLF, which is
+ *	how imapd serves Maildir files.
+ *
  *	Best effort like Dovecot's message-parser.c: a missing close
  *	delimiter ends parts at the end of their parent, a part whose
  *	header block has no empty line has an empty body, bad headers
@@ -511,25 +520,41 @@ static void finish_header(struct ctx *c, struct mime_part *p, size_t end,
 	}
 }
 
-/* end_body - the body of p ends where the boundary line at line_start
- * begins, less the line break before it (RFC 2046 §5.1.1); eof: at
- * the end of the buffer, nothing taken away */
+/* end_body - the body of p ends at the boundary line at line_start, or
+ * (eof) at the end of the buffer */
 static void end_body(struct ctx *c, struct mime_part *p, size_t line_start,
 		     int eof)
 {
-	size_t end = line_start, lf = c->lf, bare = c->bare;
+	size_t cut = line_start, lf = c->lf, bare = c->bare;
 
-	if (!eof && end > p->body_offset && c->buf[end - 1] == '\n') {
-		end--;
+	/* The line break before a boundary belongs to the boundary (RFC
+	 * 2046 §5.1.1), even when it also looked like the empty line that
+	 * ended a header block: then the header gives those bytes back,
+	 * so that no part reaches past the end of its parent. */
+	if (!eof && cut > 0 && c->buf[cut - 1] == '\n') {
+		cut--;
 		lf--;
-		if (end == 0 || c->buf[end - 1] != '\r')
+		if (cut == 0 || c->buf[cut - 1] != '\r')
 			bare--;
-		else if (end > p->body_offset)
-			end--;
+		else
+			cut--;
 	}
-	p->body_size = end - p->body_offset;
+	if (p->hdr_offset > cut) {
+		p->hdr_offset = cut;
+		p->hdr_size = p->hdr_vsize = p->hdr_lines = 0;
+	} else if (p->body_offset > cut) {
+		p->hdr_lines -= p->lf0 - lf;
+		p->hdr_vsize -= (p->body_offset - cut) + (p->bare0 - bare);
+		p->hdr_size = cut - p->hdr_offset;
+	}
+	if (p->body_offset > cut) {
+		p->body_offset = cut;
+		p->lf0 = lf;
+		p->bare0 = bare;
+	}
+	p->body_size = cut - p->body_offset;
 	p->body_lines = lf - p->lf0;
-	if (p->body_size > 0 && c->buf[end - 1] != '\n')
+	if (p->body_size > 0 && c->buf[cut - 1] != '\n')
 		p->body_lines++;
 	p->body_vsize = p->body_size + (bare - p->bare0);
 }
@@ -624,6 +649,7 @@ static void end_parts(struct ctx *c, struct mime_part *mp, size_t line_start)
 	struct mime_part *p = c->cur;
 
 	if (c->in_hdr && p != mp) {
+		p->flags |= MIME_PART_NO_HDR_END;
 		finish_header(c, p, line_start, c->lf, c->bare);
 		c->in_hdr = 0;
 	}
@@ -968,7 +994,10 @@ int mime_render_part(const struct mime_tree *tree, const struct mime_part *p,
 	message = p->type != NULL
 			  ? ieq(p->type, "message") && ieq(p->subtype, "rfc822")
 			  : (p->flags & MIME_PART_MESSAGE) != 0;
-	text = (p->flags & MIME_PART_TEXT) != 0;
+	/* A defaulted part is text/plain unless it is a digest's message,
+	 * and text needs its line count (RFC 3501 body-type-text). */
+	text = (p->flags & MIME_PART_TEXT) != 0 ||
+	       (p->type == NULL && !message);
 	if (p->type == NULL) {
 		rc |= strbuf_append_str(out, message ? "\"message\" \"rfc822\""
 						     : "\"text\" \"plain\"");

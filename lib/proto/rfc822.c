@@ -477,6 +477,28 @@ static char *get_route(struct lex *lx)
 	return strbuf_steal(&r);
 }
 
+/* skip_garbage - up to the next ',' (or ';' in a group), honouring
+ * quotes and comments */
+static void skip_garbage(struct lex *lx, int in_group)
+{
+	struct strbuf dummy;
+
+	strbuf_init(&dummy, 0);
+	for (;;) {
+		int c;
+
+		skip_cfws(lx);
+		c = peek(lx);
+		if (c == -1 || c == ',' || (in_group && c == ';'))
+			break;
+		if (c == '"')
+			get_quoted(lx, &dummy);
+		else
+			lx->pos++;
+	}
+	strbuf_release(&dummy);
+}
+
 /* add_mailbox - a mailbox, or a group when allowed; 0 on no progress */
 static int add_mailbox(struct lex *lx, struct addr_list *l, int in_group)
 {
@@ -511,8 +533,13 @@ static int add_mailbox(struct lex *lx, struct addr_list *l, int in_group)
 				lx->pos++;
 				break;
 			}
-			if (c == ',' || !add_mailbox(lx, l, 1))
+			if (c == ',' || !add_mailbox(lx, l, 1)) {
 				lx->pos++; /* a separator or garbage */
+				continue;
+			}
+			/* Skip what follows an address up to ',' or ';', so
+			 * that no word is read twice (a linear scan). */
+			skip_garbage(lx, 1);
 		}
 		add_addr(l, NULL, NULL, NULL, NULL, 0);
 		return 1;
@@ -520,28 +547,6 @@ static int add_mailbox(struct lex *lx, struct addr_list *l, int in_group)
 	strbuf_release(&phrase);
 	lx->pos = start;
 	return add_spec(lx, l, NULL, NULL, 0);
-}
-
-/* skip_garbage - up to the next ',' (or ';' in a group), honouring
- * quotes and comments */
-static void skip_garbage(struct lex *lx, int in_group)
-{
-	struct strbuf dummy;
-
-	strbuf_init(&dummy, 0);
-	for (;;) {
-		int c;
-
-		skip_cfws(lx);
-		c = peek(lx);
-		if (c == -1 || c == ',' || (in_group && c == ';'))
-			break;
-		if (c == '"')
-			get_quoted(lx, &dummy);
-		else
-			lx->pos++;
-	}
-	strbuf_release(&dummy);
 }
 
 /* rfc822_addr_parse - parse an address-list */
@@ -561,7 +566,8 @@ struct rfc822_addr *rfc822_addr_parse(const char *value, size_t len,
 		size_t before;
 
 		skip_cfws(&lx);
-		if (lx.pos >= lx.len)
+		/* At the limit, the rest is not even looked at. */
+		if (lx.pos >= lx.len || l.count >= RFC822_ADDR_MAX)
 			break;
 		if (peek(&lx) == ',') {
 			lx.pos++;

@@ -458,6 +458,37 @@ static void test_sections(void **state)
 	mime_tree_free(&t);
 }
 
+/* test_shared_eol - the empty line that ends a header is also the line
+ * break of the boundary after it: no part reaches out of its parent */
+static void test_shared_eol(void **state)
+{
+	static const char msg[] =
+		"Content-Type: multipart/mixed; boundary=q\r\n"
+		"\r\n"
+		"--q\r\n"
+		"Content-Type: message/rfc822\r\n"
+		"\r\n"
+		"Subject: s\r\n"
+		"\r\n"
+		"--q\r\n"
+		"Content-Type: text/plain\r\n"
+		"--q--\r\n";
+	struct mime_tree *t;
+	struct mime_part *m;
+
+	(void)state;
+	t = mime_parse(msg, sizeof(msg) - 1);
+	m = mime_find_section(t, "1", 1);
+	check_part(m, 50, 32, 2, 82, 12, 12, 1);
+	/* The inner header gives its empty line back to the boundary. */
+	check_part(m->children, 82, 12, 1, 94, 0, 0, 0);
+	/* A header cut by a boundary. */
+	check_part(mime_find_section(t, "2", 1), 101, 24, 0, 125, 0, 0, 0);
+	assert_true(mime_find_section(t, "2", 1)->flags & MIME_PART_NO_HDR_END);
+	assert_true(mime_find_section(t, "2", 1)->flags & MIME_PART_TEXT);
+	mime_tree_free(&t);
+}
+
 /* test_deep - 1000 nested multiparts stop at MIME_MAX_DEPTH */
 static void test_deep(void **state)
 {
@@ -577,6 +608,7 @@ int main(void)
 		cmocka_unit_test(test_degenerate),
 		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_sections),
+		cmocka_unit_test(test_shared_eol),
 		cmocka_unit_test(test_deep),
 		cmocka_unit_test(test_many),
 		cmocka_unit_test(test_decode),
