@@ -297,6 +297,8 @@ bool smtpd_check_mynetworks(const struct smtpd_session *s);
 /* smtpd_queue.c */
 int smtpd_queue_open(struct smtpd_session *s, const struct smtp_cmd *cmd);
 int smtpd_queue_rcpt(struct smtpd_session *s, const struct smtp_cmd *cmd);
+/* The queue id once a recipient was accepted, else "NOQUEUE" (Postfix). */
+const char *smtpd_queue_log_id(const struct smtpd_session *s);
 int smtpd_queue_begin_content(struct smtpd_session *s);
 /* Write s->out to the file (or drop it when the message is refused). */
 void smtpd_queue_flush_out(struct smtpd_session *s);

@@ -40,8 +40,8 @@
  *
  *	Every refusal is logged once in Postfix's shape:
  *	"ID: reject: RCPT from host[addr]: 554 5.7.1 <x@y>: Relay access
- *	denied; from=<a> to=<x@y> proto=ESMTP helo=<h>" (NOQUEUE before a
- *	queue file exists).
+ *	denied; from=<a> to=<x@y> proto=ESMTP helo=<h>" (NOQUEUE until a
+ *	recipient was accepted, as in Postfix).
  *
  * DIAGNOSTICS
  *	smtpd_check_init() fails on an unknown restriction or a bad
@@ -440,9 +440,9 @@ int smtpd_check_rcpt(struct smtpd_session *s, const struct smtp_addr *rcpt,
 	    check_recipient_exists(s, rcpt, reply) < 0) {
 		log_info("%s: reject: RCPT from %s: %s; from=<%s> to=<%s> "
 			 "proto=%s helo=<%s>",
-			 s->queue_id[0] ? s->queue_id : "NOQUEUE",
-			 smtpd_session_client(s), reply->data, s->sender,
-			 rcpt->addr, smtpd_cmd_protocol(s), s->helo);
+			 smtpd_queue_log_id(s), smtpd_session_client(s),
+			 reply->data, s->sender, rcpt->addr,
+			 smtpd_cmd_protocol(s), s->helo);
 		return -1;
 	}
 	return 0;

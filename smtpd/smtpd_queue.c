@@ -6,14 +6,18 @@
  *
  *	int smtpd_queue_open(s, cmd);
  *	int smtpd_queue_rcpt(s, cmd);
+ *	const char *smtpd_queue_log_id(s);
  *	int smtpd_queue_begin_content(s);
  *	void smtpd_queue_flush_out(s);
  *	void smtpd_queue_finish(s);
  *
  * DESCRIPTION
  *	MAIL creates the file in queue_directory/incoming with
- *	qfile_writer_create(), so the queue id is known at once and logged
- *	as Postfix does ("ID: client=host[addr]").  The sender and the
+ *	qfile_writer_create(), so the queue id is known at once; it is
+ *	logged as Postfix does ("ID: client=host[addr]") at the first
+ *	accepted RCPT, and refusals before that say NOQUEUE
+ *	(smtpd_queue_log_id), so that log readers such as pflogsumm count
+ *	only transactions that may queue mail.  The sender and the
  *	attributes (client, HELO, protocol, RFC 3461 ENVID and RET, BODY,
  *	SMTPUTF8, SIZE) follow; each accepted RCPT adds its record with
  *	its NOTIFY flags and ORCPT.  DATA (or the first BDAT) writes our
@@ -57,8 +61,13 @@
 static void queue_fail(struct smtpd_session *s, const char *what,
 		       const char *err)
 {
-	log_warn("%s: %s: %s", s->queue_id[0] ? s->queue_id : "NOQUEUE", what,
-		 err);
+	log_warn("%s: %s: %s", smtpd_queue_log_id(s), what, err);
+}
+
+/* smtpd_queue_log_id - the id for log lines: NOQUEUE until "client=" */
+const char *smtpd_queue_log_id(const struct smtpd_session *s)
+{
+	return s->queue_id[0] && s->nrcpt > 0 ? s->queue_id : "NOQUEUE";
 }
 
 /* queue_mail_date - RFC 5322 §3.3 date-time of now, Postfix's form */
@@ -91,12 +100,6 @@ int smtpd_queue_open(struct smtpd_session *s, const struct smtp_cmd *cmd)
 	}
 	snprintf(s->queue_id, sizeof(s->queue_id), "%s",
 		 qfile_writer_id(s->qw));
-	if (s->sasl_user)
-		log_info("%s: client=%s, sasl_method=%s, sasl_username=%s",
-			 s->queue_id, smtpd_session_client(s), s->sasl_mech,
-			 s->sasl_user);
-	else
-		log_info("%s: client=%s", s->queue_id, smtpd_session_client(s));
 	if (qfile_write_sender(s->qw, cmd->addr.addr, &err) < 0 ||
 	    qfile_write_attr(s->qw, QFILE_ATTR_CLIENT_ADDR, s->addr, &err) <
 		    0 ||
@@ -172,6 +175,19 @@ int smtpd_queue_rcpt(struct smtpd_session *s, const struct smtp_cmd *cmd)
 				  &err) < 0) {
 		queue_fail(s, "write recipient", err);
 		return -1;
+	}
+	/* Postfix logs the id (its cleanup opens) at the first accepted
+	 * recipient: a transaction whose recipients were all refused is
+	 * "NOQUEUE" and pflogsumm does not count it as received. */
+	if (s->nrcpt == 0) {
+		if (s->sasl_user)
+			log_info("%s: client=%s, sasl_method=%s, "
+				 "sasl_username=%s",
+				 s->queue_id, smtpd_session_client(s),
+				 s->sasl_mech, s->sasl_user);
+		else
+			log_info("%s: client=%s", s->queue_id,
+				 smtpd_session_client(s));
 	}
 	return 0;
 }
