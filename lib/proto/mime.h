@@ -41,8 +41,10 @@ struct mime_param {
  * block including its empty line; body ends before the line break
  * that precedes the next boundary (RFC 2046 §5.1.1).  Sizes are
  * physical; the v (virtual) sizes count each bare LF as CRLF, which is
- * what IMAP reports and sends.  body_lines counts the lines of the body
- * (a last line without line break counts too).
+ * what IMAP reports and sends.  body_lines counts the lines of the body:
+ * its LFs, plus one for a last line without line break (Dovecot counts
+ * only LFs; a part ending before a boundary has lost its last LF to the
+ * boundary, and "hello" then is one line, not zero).
  *
  * type/subtype are as written in the message, or NULL for the default
  * (text/plain, or message/rfc822 in a multipart/digest: RFC 2046

@@ -293,6 +293,49 @@ static void test_rfc2231(void **state)
 	strbuf_release(&sb);
 }
 
+/* test_lexer - comments and spacing in Content-* fields; literals */
+static void test_lexer(void **state)
+{
+	static const char msg[] =
+		"Content-Type: text/plain (plain text) ; charset = "
+		"\"ISO-8859-1\" (latin) ;\n"
+		"\tformat=flowed\n"
+		"Content-Description: caf\xc3\xa9\n"
+		"Content-Disposition: inline\n"
+		"Content-Language: (none)\n"
+		"Content-Transfer-Encoding: (comment) 8BIT\n"
+		"\n"
+		"caf\xe9\n";
+	struct strbuf sb;
+	struct mime_tree *t;
+
+	(void)state;
+	strbuf_init(&sb, STRBUF_NO_LIMIT);
+	assert_string_equal(
+		render(&sb, msg, sizeof(msg) - 1, 1),
+		"(\"text\" \"plain\" (\"charset\" \"ISO-8859-1\" \"format\" "
+		"\"flowed\") NIL {5}\r\ncaf\xc3\xa9 \"8BIT\" 6 1 NIL "
+		"(\"inline\" NIL) NIL NIL)");
+	/* With UTF8=ACCEPT the description is a quoted string. */
+	t = mime_parse(msg, sizeof(msg) - 1);
+	strbuf_reset(&sb);
+	assert_int_equal(mime_render_part(t, t->root, 0, RFC822_IMAP_UTF8, &sb),
+			 0);
+	assert_string_equal(sb.data,
+			    "(\"text\" \"plain\" (\"charset\" \"ISO-8859-1\" "
+			    "\"format\" \"flowed\") NIL \"caf\xc3\xa9\" "
+			    "\"8BIT\" 6 1)");
+	mime_tree_free(&t);
+	/* An output limit is reported, not overrun. */
+	t = mime_parse(mixed, sizeof(mixed) - 1);
+	strbuf_release(&sb);
+	strbuf_init(&sb, 64);
+	assert_int_equal(mime_render_bodystructure(t, 1, 0, &sb), -1);
+	assert_true(sb.len <= 64);
+	mime_tree_free(&t);
+	strbuf_release(&sb);
+}
+
 /* test_prefix_boundary - the inner boundary is a prefix of the outer */
 static void test_prefix_boundary(void **state)
 {
@@ -603,6 +646,7 @@ int main(void)
 		cmocka_unit_test(test_alternative),
 		cmocka_unit_test(test_mixed),
 		cmocka_unit_test(test_rfc2231),
+		cmocka_unit_test(test_lexer),
 		cmocka_unit_test(test_prefix_boundary),
 		cmocka_unit_test(test_no_close),
 		cmocka_unit_test(test_degenerate),
