@@ -719,7 +719,7 @@ struct mime_tree *mime_parse(const char *buf, size_t len)
 	return c.t;
 }
 
-/* free_part - a part and everything under it */
+/* free_params - a parameter array and its strings */
 static void free_params(struct mime_param *params, unsigned n)
 {
 	unsigned i;
