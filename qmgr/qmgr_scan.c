@@ -19,7 +19,12 @@
  *	a directory, while fewer than qmgr_message_active_limit messages
  *	are active; what is left waits for the next scan, which the end of
  *	a message schedules.  Only names that are valid queue ids are
- *	taken: writers' temporary names ("tmp.PID.N") are skipped.  Hashed
+ *	taken: writers' temporary names ("tmp.PID.N") are skipped, and
+ *	removed once process PID no longer exists (a writer killed before
+ *	its commit: smtpd after kill -9 leaves one per open transaction,
+ *	which nothing else would ever remove; the client got no 250 for
+ *	it).  A live PID keeps its files, even when the number was reused.
+ *	Hashed
  *	subdirectories are walked whatever their depth (up to the maximum),
  *	so a writer's choice of depth does not matter.
  *
@@ -31,6 +36,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +64,23 @@ void qmgr_ensure_dirs(struct qmgr *qm)
 			log_fatal("create directory %s: %m", path);
 		free(path);
 	}
+}
+
+/* stale_tmp - whether name is "tmp.PID.N" of a process that is gone */
+static bool stale_tmp(const char *name)
+{
+	char *end;
+	long pid;
+
+	if (strncmp(name, "tmp.", 4) != 0)
+		return false;
+	errno = 0;
+	pid = strtol(name + 4, &end, 10);
+	if (errno != 0 || end == name + 4 || *end != '.' || pid <= 0 ||
+	    pid != (pid_t)pid)
+		return false;
+	/* EPERM: alive under another uid. */
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 }
 
 /* name_cmp - qsort for names */
@@ -98,6 +122,12 @@ static void collect(const char *dir, int depth, char ***list, size_t *count)
 					      sizeof(**list));
 			(*list)[(*count)++] = path;
 			path = NULL;
+		} else if (stale_tmp(names[i])) {
+			if (unlink(path) < 0 && errno != ENOENT)
+				log_warn("remove %s: %m", path);
+			else
+				log_info("removed stale temporary file %s",
+					 path);
 		} else if (strlen(names[i]) == 1 &&
 			   depth < QUEUE_ID_HASH_DEPTH_MAX) {
 			collect(path, depth + 1, list, count);
