@@ -47,59 +47,29 @@
 #include "auth_client.h"
 #include "log.h"
 #include "server.h"
+#include "base64.h"
 #include "smtp_cmd.h"
 #include "smtpd.h"
 
-/* sasl_b64_value - the 6-bit value of a base64 character, or -1 */
-static int sasl_b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /*
- * sasl_b64_decode - strict RFC 4648 base64 into out (size bytes).
- * Returns the decoded length, or -1 on bad input or no room.
+ * sasl_b64_decode - strict RFC 4648 base64 (RFC 4954 §4) into out (size
+ * bytes).  Returns the decoded length, or -1 on bad input or no room.
+ * The intermediate buffer held a secret: it is wiped.
  */
 static long sasl_b64_decode(const char *in, size_t len, char *out, size_t size)
 {
-	size_t o = 0, i;
-	unsigned acc = 0;
-	int bits = 0, pad = 0;
+	struct strbuf sb;
+	long n = -1;
 
-	if (len % 4 != 0)
-		return -1;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)in[i];
-		int v;
-
-		if (c == '=') {
-			if (i + 2 < len)
-				return -1;
-			pad++;
-			continue;
-		}
-		if (pad > 0 || (v = sasl_b64_value(c)) < 0)
-			return -1;
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o >= size)
-				return -1;
-			out[o++] = (char)((acc >> bits) & 0xff);
-		}
+	strbuf_init(&sb, size);
+	if (base64_decode(in, len, BASE64_STRICT, &sb) == 0) {
+		memcpy(out, sb.data, sb.len);
+		n = (long)sb.len;
 	}
-	return (long)o;
+	if (sb.cap > 0)
+		memzero_explicit(sb.data, sb.cap);
+	strbuf_release(&sb);
+	return n;
 }
 
 /* smtpd_sasl_offered - EHLO shows AUTH */

@@ -61,6 +61,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base64.h"
 #include "alloc.h"
 #include "mime.h"
 #include "rfc2047.h"
@@ -1065,60 +1066,10 @@ enum mime_encoding mime_encoding_of(const char *cte)
 	return MIME_ENC_UNKNOWN;
 }
 
-/* b64val - value of a base64 digit, or -1 */
-static int b64val(unsigned char ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	if (ch == '+')
-		return 62;
-	if (ch == '/')
-		return 63;
-	return -1;
-}
-
 /* decode_b64 - RFC 2045 §6.8, skipping what is not in the alphabet */
 static int decode_b64(const unsigned char *s, size_t len, struct strbuf *out)
 {
-	unsigned long acc = 0;
-	size_t i, n = 0;
-	int damaged = 0, rc = 0;
-	char b[3];
-
-	for (i = 0; i < len; i++) {
-		int v = b64val(s[i]);
-
-		if (s[i] == '=')
-			break; /* padding: the end of the data */
-		if (v < 0) {
-			if (s[i] != '\r' && s[i] != '\n' && s[i] != ' ' &&
-			    s[i] != '\t')
-				damaged = 1;
-			continue;
-		}
-		acc = (acc << 6) | (unsigned long)v;
-		if (++n == 4) {
-			b[0] = (char)(acc >> 16);
-			b[1] = (char)(acc >> 8);
-			b[2] = (char)acc;
-			rc |= strbuf_append(out, b, 3);
-			acc = 0;
-			n = 0;
-		}
-	}
-	if (n == 1)
-		damaged = 1;
-	if (n >= 2) {
-		acc <<= 6 * (4 - n);
-		b[0] = (char)(acc >> 16);
-		b[1] = (char)(acc >> 8);
-		rc |= strbuf_append(out, b, n - 1);
-	}
-	return rc < 0 ? -1 : damaged;
+	return base64_decode(s, len, BASE64_LENIENT, out);
 }
 
 /* decode_qp - RFC 2045 §6.7, keeping bad escapes as they are */

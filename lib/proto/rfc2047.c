@@ -38,6 +38,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "base64.h"
 #include "rfc2047.h"
 
 enum charset { CS_UNKNOWN, CS_UTF8, CS_ASCII, CS_LATIN1, CS_LATIN9, CS_CP1252 };
@@ -242,64 +243,11 @@ static int hexval(unsigned char c)
 	return -1;
 }
 
-/* b64val - value of a base64 digit, or -1 */
-static int b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* decode_b - strict base64 (RFC 2047 §4.1) of a word; -1 when invalid
+/* decode_b - base64 (RFC 2047 §4.1) of a word; -1 when invalid
  * (missing padding is forgiven, as everybody does) */
 static int decode_b(const unsigned char *s, size_t len, struct strbuf *out)
 {
-	uint32_t acc = 0;
-	size_t i, n = 0, pad = 0;
-	char b;
-
-	for (i = 0; i < len; i++) {
-		int v;
-
-		if (s[i] == '=') {
-			pad++;
-			continue;
-		}
-		v = b64val(s[i]);
-		if (v < 0 || pad > 0)
-			return -1;
-		acc = (acc << 6) | (uint32_t)v;
-		if (++n % 4 == 0) {
-			char t[3] = {(char)(acc >> 16), (char)(acc >> 8),
-				     (char)acc};
-
-			(void)strbuf_append(out, t, 3);
-			acc = 0;
-		}
-	}
-	switch (n % 4) {
-	case 1:
-		return -1;
-	case 2:
-		b = (char)(acc >> 4);
-		(void)strbuf_append(out, &b, 1);
-		break;
-	case 3:
-		b = (char)(acc >> 10);
-		(void)strbuf_append(out, &b, 1);
-		b = (char)(acc >> 2);
-		(void)strbuf_append(out, &b, 1);
-		break;
-	}
-	return pad > 2 ? -1 : 0;
+	return base64_decode(s, len, BASE64_PAD_OPTIONAL, out) < 0 ? -1 : 0;
 }
 
 /* decode_q - the Q encoding (RFC 2047 §4.2), lenient about bad '=' */

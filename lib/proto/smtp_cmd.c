@@ -53,6 +53,7 @@
 
 #include <string.h>
 
+#include "base64.h"
 #include "strbuf.h"
 #include "strnum.h"
 #include "smtp_addr.h"
@@ -679,26 +680,6 @@ static int parse_bdat(struct smtp_cmd *cmd, const unsigned char *p, size_t len)
 	return 0;
 }
 
-/* base64_ok - RFC 4648 §4 base64 with padding, as RFC 4954 §4 wants */
-static int base64_ok(const unsigned char *p, size_t len)
-{
-	size_t i, pad = 0;
-
-	if (len == 0 || len % 4 != 0)
-		return 0;
-	for (i = 0; i < len; i++) {
-		if (p[i] == '=') {
-			if (i + 2 < len)
-				return 0;
-			pad++;
-		} else if (pad > 0 ||
-			   !(is_alnum(p[i]) || p[i] == '+' || p[i] == '/')) {
-			return 0;
-		}
-	}
-	return 1;
-}
-
 /* parse_auth - AUTH mechanism [initial-response] (RFC 4954 §4) */
 static int parse_auth(struct smtp_cmd *cmd, const unsigned char *p, size_t len)
 {
@@ -722,7 +703,7 @@ static int parse_auth(struct smtp_cmd *cmd, const unsigned char *p, size_t len)
 	n = token(p, len, &pos);
 	if (pos < len)
 		return fail(cmd, SMTP_CMD_ERR_SYNTAX, syntax_of(cmd->verb));
-	if (!(n == 1 && p[start] == '=') && !base64_ok(p + start, n))
+	if (!(n == 1 && p[start] == '=') && !base64_valid(p + start, n))
 		return fail(cmd, SMTP_CMD_ERR_BAD_BASE64, NULL);
 	cmd->auth.initial = (const char *)p + start;
 	cmd->auth.initial_len = n;
