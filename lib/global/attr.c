@@ -107,8 +107,8 @@ static uint32_t get_u32(const unsigned char *p)
 	       (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
-/* name_ok - is this a legal attribute name of len bytes? */
-static bool name_ok(const char *name, size_t len)
+/* attr_name_valid - is this a legal attribute name of len bytes? */
+bool attr_name_valid(const char *name, size_t len)
 {
 	if (len == 0 || len > ATTR_NAME_MAX)
 		return false;
@@ -158,7 +158,7 @@ void attr_put_data(struct attr_writer *w, const char *name, const void *data,
 	unsigned char nl;
 
 	/* Our own names and sizes: a bad one is a bug, not a peer's fault. */
-	if (!name_ok(name, nlen))
+	if (!attr_name_valid(name, nlen))
 		log_panic("attr_put_data: bad attribute name '%.64s'", name);
 	if (len > ATTR_FRAME_MAX)
 		log_panic("attr_put_data: value of '%s' is %zu bytes, more "
@@ -246,7 +246,7 @@ struct attr_list *attr_decode(const void *payload, size_t len,
 			goto fail;
 		}
 		name = (const char *)p + pos;
-		if (!name_ok(name, nlen)) {
+		if (!attr_name_valid(name, nlen)) {
 			*error_r = "bad attribute name";
 			goto fail;
 		}

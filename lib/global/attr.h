@@ -37,6 +37,10 @@
 /* At most this many attributes (proto included) in one frame. */
 #define ATTR_COUNT_MAX 256
 
+/* Whether name[0..len) is a legal name: 1..ATTR_NAME_MAX of [a-z0-9_].
+ * Queue file attributes (qfile.h) follow the same rule. */
+bool attr_name_valid(const char *name, size_t len);
+
 /* Encoding: frames are appended to a strbuf (with STRBUF_NO_LIMIT). */
 struct attr_writer {
 	struct strbuf *out;

@@ -63,6 +63,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "attr.h"
 #include "log.h"
 #include "qfile.h"
 
@@ -123,21 +124,6 @@ static uint32_t get_be32(const unsigned char *p)
 static uint64_t get_be64(const unsigned char *p)
 {
 	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
-}
-
-/* valid_attr_name - [a-z0-9_]{1,QFILE_ATTR_NAME_MAX} */
-static bool valid_attr_name(const char *name, size_t len)
-{
-	if (len == 0 || len > QFILE_ATTR_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = name[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      c == '_'))
-			return false;
-	}
-	return true;
 }
 
 /* valid_status - whether c is a recipient status byte */
@@ -374,7 +360,7 @@ int qfile_write_attr(struct qfile_writer *w, const char *name,
 
 	if (envelope_ok(w, "attribute", error_r) < 0)
 		return -1;
-	if (!valid_attr_name(name, nlen)) {
+	if (!attr_name_valid(name, nlen)) {
 		*error_r = "bad attribute name";
 		return -1;
 	}
@@ -930,7 +916,7 @@ static int parse_attr(struct parser *p, const unsigned char *data, uint32_t len,
 		return corrupt(p, error_r, "attribute without '='");
 	nlen = (size_t)(eq - data);
 	vlen = len - nlen - 1;
-	if (!valid_attr_name((const char *)data, nlen))
+	if (!attr_name_valid((const char *)data, nlen))
 		return corrupt(p, error_r, "bad attribute name");
 	if (vlen > QFILE_ATTR_VALUE_MAX)
 		return corrupt(p, error_r, "attribute value too long");

@@ -63,6 +63,7 @@
 #include <sys/types.h>
 #include <sys/time.h>
 
+#include "attr.h"
 #include "queue_id.h"
 
 #define QFILE_MAGIC "facteur-qfile/1"
@@ -79,8 +80,8 @@
 #define QFILE_REC_HEADER_SIZE 5
 
 /* Limits, checked by the writer and again by the reader. */
-#define QFILE_ADDR_MAX	      1024 /* sender, recipient, ORCPT */
-#define QFILE_ATTR_NAME_MAX   64
+#define QFILE_ADDR_MAX	      1024	    /* sender, recipient, ORCPT */
+#define QFILE_ATTR_NAME_MAX   ATTR_NAME_MAX /* same rule as IPC names */
 #define QFILE_ATTR_VALUE_MAX  4096
 #define QFILE_CHUNK_SIZE      (64 * 1024)   /* content per M record written */
 #define QFILE_DATA_RECORD_MAX (1024 * 1024) /* content per M record read */
