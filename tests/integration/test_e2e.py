@@ -523,19 +523,20 @@ def test_durability():
                     pass
             except (OSError, smtplib.SMTPException):
                 time.sleep(0.05)
+            # A bounded pace, so that the killer gets its turns.
+            time.sleep(0.02)
 
     def killer():
         rnd = random.Random(4242)
-        names = ["smtpd", "qmgr", "local"]
-        i = 0
-        while not stop.wait(rnd.uniform(0.1, 0.3)):
-            # In turn, so that each one dies several times; skip a
-            # program that master has not restarted yet.
-            name = names[i % 3]
-            pids = queue_pids([name])
-            if pids:
-                i += 1
-            for pid in pids:
+        while not stop.wait(rnd.uniform(0.05, 0.2)):
+            # The least killed of those running now, so that each one
+            # dies several times whatever master has restarted yet.
+            running = {n: queue_pids([n]) for n in ("smtpd", "qmgr", "local")}
+            running = {n: p for n, p in running.items() if p}
+            if not running:
+                continue
+            name = min(running, key=lambda n: (kills[n], rnd.random()))
+            for pid in running[name]:
                 try:
                     os.kill(pid, signal.SIGKILL)
                     kills[name] += 1
