@@ -51,6 +51,8 @@
 #include "config.h"
 #include "local.h"
 #include "log.h"
+#include "maps.h"
+#include "maps_list.h"
 #include "net.h"
 #include "passwd_file.h"
 #include "qfile.h"
@@ -201,6 +203,16 @@ done:
 	server_conn_done(srv);
 }
 
+/* local_maps - the tables a list parameter names */
+static struct maps_list *local_maps(const struct config *cfg, const char *name,
+				    unsigned int flags)
+{
+	size_t count;
+	const char *const *specs = config_list(cfg, name, &count);
+
+	return maps_list_create(name, specs, count, flags);
+}
+
 /* local_init - settings, tables (opened on first use) */
 static void local_init(struct server *srv)
 {
@@ -225,9 +237,17 @@ static void local_init(struct server *srv)
 	ctx->virtual_gid_maps = config_str(cfg, "virtual_gid_maps");
 	ctx->delimiters = config_str(cfg, "recipient_delimiter");
 	ctx->myhostname = config_str(cfg, "myhostname");
-	ctx->alias_maps = config_list(cfg, "alias_maps", NULL);
-	ctx->virtual_mailbox_maps =
-		config_list(cfg, "virtual_mailbox_maps", NULL);
+	ctx->alias_maps = local_maps(cfg, "alias_maps", MAPS_ALIASES);
+	ctx->virtual_mailbox_maps = local_maps(cfg, "virtual_mailbox_maps", 0);
+	/* One table, or "static:ID" which needs none. */
+	if (ctx->virtual_uid_maps[0] != '\0' &&
+	    strncmp(ctx->virtual_uid_maps, "static:", 7) != 0)
+		ctx->uid_maps = maps_list_create("virtual_uid_maps",
+						 &ctx->virtual_uid_maps, 1, 0);
+	if (ctx->virtual_gid_maps[0] != '\0' &&
+	    strncmp(ctx->virtual_gid_maps, "static:", 7) != 0)
+		ctx->gid_maps = maps_list_create("virtual_gid_maps",
+						 &ctx->virtual_gid_maps, 1, 0);
 	ctx->passwd_path = config_str(cfg, "auth_passwd_file");
 	if ((ctx->res = resolver_create(cfg, &error)) == NULL)
 		log_fatal("%s", error);
@@ -240,6 +260,10 @@ static void local_exit(struct server *srv)
 
 	resolver_free(&ctx->res);
 	passwd_file_free(&ctx->passwd);
+	maps_list_free(&ctx->alias_maps);
+	maps_list_free(&ctx->virtual_mailbox_maps);
+	maps_list_free(&ctx->uid_maps);
+	maps_list_free(&ctx->gid_maps);
 }
 
 int main(int argc, char **argv)

@@ -24,6 +24,8 @@ struct qfile;
 /* Addresses one alias may expand into (all levels together). */
 #define LOCAL_ALIAS_TARGETS_MAX 1000
 
+struct maps_list;
+
 /* The process-wide settings and tables. */
 struct local_ctx {
 	const struct config *cfg;
@@ -31,12 +33,14 @@ struct local_ctx {
 	const char *queue_dir;
 	const char *home_mailbox;
 	const char *virtual_mailbox_base;
-	const char *virtual_uid_maps;
+	const char *virtual_uid_maps; /* the spec, for "static:" */
 	const char *virtual_gid_maps;
+	struct maps_list *uid_maps; /* NULL for static: or empty */
+	struct maps_list *gid_maps;
 	const char *delimiters;
 	const char *myhostname;
-	const char *const *alias_maps;
-	const char *const *virtual_mailbox_maps;
+	struct maps_list *alias_maps;
+	struct maps_list *virtual_mailbox_maps;
 	const char *passwd_path;
 	struct passwd_file *passwd;
 	bool root; /* started as root: switch ids per delivery */

@@ -40,6 +40,7 @@
 #include "local.h"
 #include "log.h"
 #include "maps.h"
+#include "maps_list.h"
 #include "resolve.h"
 
 struct expansion {
@@ -58,26 +59,13 @@ struct expansion {
 static int alias_find(struct local_ctx *ctx, const char *name, char **value_r)
 {
 	const char *value, *error;
+	int r = maps_list_find(ctx->alias_maps, name, &value, &error);
 
-	for (size_t i = 0; ctx->alias_maps[i] != NULL; i++) {
-		struct maps_table *t =
-			maps_open(ctx->alias_maps[i], MAPS_ALIASES, &error);
-		int r;
-
-		if (t == NULL) {
-			log_warn("alias_maps: %s", error);
-			return -1;
-		}
-		r = maps_lookup(t, name, &value, &error);
-		if (r > 0)
-			*value_r = xstrdup(value);
-		else if (r < 0)
-			log_warn("alias_maps: %s", error);
-		maps_close(&t);
-		if (r != 0)
-			return r;
-	}
-	return 0;
+	if (r > 0)
+		*value_r = xstrdup(value);
+	else if (r < 0)
+		log_warn("%s", error);
+	return r;
 }
 
 /* list_has - whether list holds s */

@@ -69,6 +69,7 @@
 #include "log.h"
 #include "maildir.h"
 #include "maps.h"
+#include "maps_list.h"
 #include "passwd_file.h"
 #include "qfile.h"
 #include "resolve.h"
@@ -154,8 +155,8 @@ passwd_entry(struct local_ctx *ctx, const char *user, struct local_result *res)
  * virtual_gid_maps, else a table lookup of address.  1 found, 0 not,
  * -1 error (logged).
  */
-static int virtual_id(const char *spec, const char *address, bool group,
-		      unsigned long *id_r)
+static int virtual_id(const char *spec, struct maps_list *maps,
+		      const char *address, bool group, unsigned long *id_r)
 {
 	const char *value = NULL, *error;
 	unsigned int num;
@@ -163,32 +164,16 @@ static int virtual_id(const char *spec, const char *address, bool group,
 
 	if (spec[0] == '\0')
 		return 0;
-	if (strncmp(spec, "static:", 7) == 0) {
-		value = spec + 7;
-		r = 1;
-	} else {
-		struct maps_table *t = maps_open(spec, 0, &error);
-
-		if (t == NULL) {
-			log_warn("%s: %s",
-				 group ? "virtual_gid_maps"
-				       : "virtual_uid_maps",
-				 error);
-			return -1;
-		}
-		r = maps_lookup(t, address, &value, &error);
-		if (r > 0)
-			value = xstrdup(value);
-		maps_close(&t);
-		if (r < 0) {
-			log_warn("%s: %s", spec, error);
-			return -1;
-		}
-		if (r == 0)
-			return 0;
+	if (maps == NULL) {
+		value = spec + 7; /* "static:" */
+	} else if ((r = maps_list_find(maps, address, &value, &error)) <= 0) {
+		if (r < 0)
+			log_warn("%s", error);
+		return r;
 	}
 	if (str_to_uint(value, &num) == 0) {
 		*id_r = num;
+		r = 1;
 	} else if (group) {
 		struct group *gr = getgrnam(value);
 
@@ -201,8 +186,6 @@ static int virtual_id(const char *spec, const char *address, bool group,
 	if (r < 0)
 		log_warn("%s: unknown %s \"%s\"", spec,
 			 group ? "group" : "user", value);
-	if (strncmp(spec, "static:", 7) != 0)
-		free((char *)value);
 	return r;
 }
 
@@ -211,26 +194,13 @@ static int mailbox_maps_find(struct local_ctx *ctx, const char *key,
 			     char **value_r)
 {
 	const char *value, *error;
+	int r = maps_list_find(ctx->virtual_mailbox_maps, key, &value, &error);
 
-	for (size_t i = 0; ctx->virtual_mailbox_maps[i] != NULL; i++) {
-		struct maps_table *t =
-			maps_open(ctx->virtual_mailbox_maps[i], 0, &error);
-		int r;
-
-		if (t == NULL) {
-			log_warn("virtual_mailbox_maps: %s", error);
-			return -1;
-		}
-		r = maps_lookup(t, key, &value, &error);
-		if (r > 0)
-			*value_r = xstrdup(value);
-		else if (r < 0)
-			log_warn("virtual_mailbox_maps: %s", error);
-		maps_close(&t);
-		if (r != 0)
-			return r;
-	}
-	return 0;
+	if (r > 0)
+		*value_r = xstrdup(value);
+	else if (r < 0)
+		log_warn("%s", error);
+	return r;
 }
 
 /* safe_relative - a table's path: relative, no "..", no empty part */
@@ -302,10 +272,12 @@ static void deliver_local(struct local_ctx *ctx, struct local_request *req,
 		unsigned long uid = pe->uid, gid = pe->gid;
 
 		if (!pe->has_uid &&
-		    virtual_id(ctx->virtual_uid_maps, key, false, &uid) <= 0)
+		    virtual_id(ctx->virtual_uid_maps, ctx->uid_maps, key, false,
+			       &uid) <= 0)
 			uid = ctx->root ? 0 : getuid();
 		if (!pe->has_gid &&
-		    virtual_id(ctx->virtual_gid_maps, key, true, &gid) <= 0)
+		    virtual_id(ctx->virtual_gid_maps, ctx->gid_maps, key, true,
+			       &gid) <= 0)
 			gid = ctx->root ? 0 : getgid();
 		if (ctx->root && uid == 0) {
 			log_warn("%s: no uid for %s (auth_passwd_file or "
@@ -404,11 +376,11 @@ static void deliver_virtual(struct local_ctx *ctx, struct local_request *req,
 		maildir = xasprintf("%s/%s", ctx->virtual_mailbox_base, rel);
 		free(fallback);
 	}
-	if (!have_uid &&
-	    (r = virtual_id(ctx->virtual_uid_maps, full, false, &uid)) > 0)
+	if (!have_uid && (r = virtual_id(ctx->virtual_uid_maps, ctx->uid_maps,
+					 full, false, &uid)) > 0)
 		have_uid = true;
-	if (!have_gid &&
-	    virtual_id(ctx->virtual_gid_maps, full, true, &gid) > 0)
+	if (!have_gid && virtual_id(ctx->virtual_gid_maps, ctx->gid_maps, full,
+				    true, &gid) > 0)
 		have_gid = true;
 	if (ctx->root && (!have_uid || uid == 0 || !have_gid)) {
 		log_warn("%s: no uid/gid for virtual mailbox %s (set them in "

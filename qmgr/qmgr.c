@@ -40,6 +40,7 @@
 #include "alloc.h"
 #include "config.h"
 #include "log.h"
+#include "maps_list.h"
 #include "qmgr.h"
 #include "resolve.h"
 #include "server.h"
@@ -93,15 +94,19 @@ static void qmgr_init(struct server *srv)
 {
 	struct qmgr *qm = server_ctx(srv);
 	const struct config *cfg = server_config(srv);
+	const char *const *specs;
 	struct timeval tv;
 	const char *error;
+	size_t nspecs;
 
 	qm->srv = srv;
 	qm->cfg = cfg;
 	qm->base = server_event_base(srv);
 	qm->queue_dir = config_str(cfg, "queue_directory");
 	qm->myhostname = config_str(cfg, "myhostname");
-	qm->virtual_alias_maps = config_list(cfg, "virtual_alias_maps", NULL);
+	specs = config_list(cfg, "virtual_alias_maps", &nspecs);
+	qm->virtual_alias_maps =
+		maps_list_create("virtual_alias_maps", specs, nspecs, 0);
 	qm->active_limit = config_int(cfg, "qmgr_message_active_limit");
 	qm->concurrency =
 		config_int(cfg, "local_destination_concurrency_limit");
@@ -132,6 +137,7 @@ static void qmgr_exit(struct server *srv)
 	struct qmgr *qm = server_ctx(srv);
 
 	qmgr_deliver_free_all(qm);
+	maps_list_free(&qm->virtual_alias_maps);
 	while (qm->msgs != NULL) {
 		struct qmgr_msg *next = qm->msgs->next;
 

@@ -67,6 +67,8 @@ struct qmgr_msg {
 
 struct qmgr_req;
 
+struct maps_list;
+
 struct qmgr {
 	struct server *srv;
 	const struct config *cfg;
@@ -74,7 +76,7 @@ struct qmgr {
 	const char *queue_dir;
 	const char *myhostname;
 	struct resolver *res;
-	const char *const *virtual_alias_maps;
+	struct maps_list *virtual_alias_maps;
 	long long active_limit;
 	long long concurrency;
 	long long min_backoff, max_backoff;

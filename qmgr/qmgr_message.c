@@ -50,6 +50,7 @@
 #include "config.h"
 #include "log.h"
 #include "maps.h"
+#include "maps_list.h"
 #include "qfile.h"
 #include "qmgr.h"
 #include "resolve.h"
@@ -115,26 +116,13 @@ static void add_dest(struct qmgr_msg *msg, size_t rcpt, const char *address)
 static int valias_find(struct qmgr *qm, const char *key, char **value_r)
 {
 	const char *value, *error;
+	int r = maps_list_find(qm->virtual_alias_maps, key, &value, &error);
 
-	for (size_t i = 0; qm->virtual_alias_maps[i] != NULL; i++) {
-		struct maps_table *t =
-			maps_open(qm->virtual_alias_maps[i], 0, &error);
-		int r;
-
-		if (t == NULL) {
-			log_warn("virtual_alias_maps: %s", error);
-			return -1;
-		}
-		r = maps_lookup(t, key, &value, &error);
-		if (r > 0)
-			*value_r = xstrdup(value);
-		else if (r < 0)
-			log_warn("virtual_alias_maps: %s", error);
-		maps_close(&t);
-		if (r != 0)
-			return r;
-	}
-	return 0;
+	if (r > 0)
+		*value_r = xstrdup(value);
+	else if (r < 0)
+		log_warn("%s", error);
+	return r;
 }
 
 /* valias_lookup - address, then user@domain sans extension, then @domain */
