@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""Inbound SMTP: Facteur beside Postfix, the same load in the same run.
+
+For each target, concurrency and repetition (interleaved, so that drift
+hits both alike): empty user1's Maildir, wait for an empty queue and a
+quiet machine, then
+
+    smtp-source [-d] -s C -m N -l 4096 -f bench@example.test
+                -t user1@example.test 127.0.0.1:PORT
+
+and measure the acceptance rate (N / smtp-source's wall time: every 250
+means an fsynced queue file), the delivery rate (N / time until N files
+are in Maildir/new) and the CPU used by the server's whole process tree
+per message.  Prints one JSON object per run, then medians and the
+Facteur/Postfix ratios.
+
+usage: bench_smtp_in.py BASE [--n 5000] [--conc 1,10,50] [--reps 3]
+                        [--mode persist|perconn] [--out FILE]
+BASE holds the anchors' Postfix (bench/run.sh starts it) and Facteur
+(bench/facteur_up.sh).
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
+
+
+def targets(base):
+    pf_pid = int(open(os.path.join(base, "postfix/queue/pid/master.pid")).read().split()[0])
+    fa_pid = int(open(os.path.join(base, "facteur/var/lib/facteur/master.pid")).read().split()[0])
+    return [
+        dict(name="postfix", port=2525, pid=pf_pid,
+             maildir=os.path.join(base, "mail/example.test/user1"),
+             queue=os.path.join(base, "postfix/queue")),
+        dict(name="facteur", port=2526, pid=fa_pid,
+             maildir=os.path.join(base, "facteur/mail/example.test/user1"),
+             queue=os.path.join(base, "facteur/var/spool/facteur")),
+    ]
+
+
+def queued(qdir):
+    n = 0
+    for sub in ("maildrop", "incoming", "active", "deferred", "hold"):
+        for _, _, files in os.walk(os.path.join(qdir, sub)):
+            n += len(files)
+    return n
+
+
+def one_run(a, t, conc):
+    new = os.path.join(t["maildir"], "new")
+    for d in ("new", "cur"):
+        for e in os.scandir(os.path.join(t["maildir"], d)):
+            os.unlink(e.path)
+    deadline = time.monotonic() + 60
+    while queued(t["queue"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    subprocess.run(["sync"])
+    quiet = benchlib.wait_quiet()
+    cmd = ["smtp-source"] + (["-d"] if a.mode == "persist" else []) + [
+        "-s", str(conc), "-m", str(a.n), "-l", "4096", "-M", "client.example.test",
+        "-f", "bench@example.test", "-t", "user1@example.test", "127.0.0.1:%d" % t["port"]]
+    s0 = benchlib.snapshot()
+    t0 = time.monotonic()
+    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    t1 = time.monotonic()
+    count = 0
+    while time.monotonic() < t1 + 600:
+        count = len(os.listdir(new))
+        if count >= a.n:
+            break
+        time.sleep(0.02)
+    t2 = time.monotonic()
+    s1 = benchlib.snapshot()
+    cpu = benchlib.tree_cpu(s0, s1, t["pid"])
+    return dict(target=t["name"], conc=conc, mode=a.mode, n=a.n, rc=proc.returncode,
+                err=proc.stderr.decode(errors="replace")[-300:], delivered=count,
+                accept_mps=round(a.n / (t1 - t0), 1), deliver_mps=round(a.n / (t2 - t0), 1),
+                cpu_s=round(cpu, 2), cpu_ms_per_msg=round(1000 * cpu / a.n, 3),
+                quiet=quiet)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("base")
+    ap.add_argument("--n", type=int, default=5000)
+    ap.add_argument("--conc", default="1,10,50")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--mode", default="persist", choices=["persist", "perconn"])
+    ap.add_argument("--out")
+    a = ap.parse_args()
+    concs = [int(c) for c in a.conc.split(",")]
+    runs = []
+    for rep in range(a.reps):
+        for conc in concs:
+            for t in targets(a.base):
+                r = one_run(a, t, conc)
+                r["rep"] = rep + 1
+                print(json.dumps(r), flush=True)
+                runs.append(r)
+    print("\n| mode | C | Postfix msg/s (delivered) | Facteur msg/s (delivered) | ratio | "
+          "Postfix CPU ms/msg | Facteur CPU ms/msg | ratio |")
+    print("|---|---|---|---|---|---|---|---|")
+    for conc in concs:
+        def med(name, key):
+            return statistics.median(r[key] for r in runs
+                                     if r["target"] == name and r["conc"] == conc)
+        pm, fm = med("postfix", "deliver_mps"), med("facteur", "deliver_mps")
+        pc, fc = med("postfix", "cpu_ms_per_msg"), med("facteur", "cpu_ms_per_msg")
+        print("| %s | %d | %.0f | %.0f | %.2f× | %.2f | %.2f | %.2f× |"
+              % (a.mode, conc, pm, fm, fm / pm, pc, fc, fc / pc if pc else 0))
+    if a.out:
+        with open(a.out, "w") as f:
+            json.dump(runs, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
