@@ -32,6 +32,27 @@
  * POP3), sasl_method.  The post-login side writes the success reply
  * (IMAP "tag OK [CAPABILITY ...] Logged in", POP3 "+OK Logged in.")
  * once the mailbox is ready, or an error reply and closes.
+ *
+ * Wire order (the server skeleton reads a request's first frame with
+ * read(2), which would drop a descriptor riding on it): the session/1
+ * frame is written first, then the descriptor follows in a message of
+ * its own whose one data byte is 'F'.  The dispatcher hands a session
+ * to its worker as one SOCK_SEQPACKET message: a "mail-session/1" frame
+ * (the session/1 attributes plus the mail_user: maildir, home, uid, gid,
+ * is_system) with the descriptor attached.  Every frame is checked
+ * strictly (login_session_read()).
+ *
+ * Changes since the first version of this contract (all additions; the
+ * calls and types the POP3 and IMAP helpers use are unchanged):
+ *   - login_handoff(): on failure it writes the protocol's temporary
+ *     error itself (login_unavailable_reply()), closes the client, then
+ *     calls done(ok = false);
+ *   - login_handoff_relaying() and login_handoff_set_relay_end(): how
+ *     the login process learns that a relayed session ended;
+ *   - a session with bytes still buffered (pipelined input after the
+ *     login command, unsent output) is relayed like a TLS one;
+ *   - login_session_write()/login_session_read(), the frame codec, and
+ *     login_unavailable_reply(), shared by both sides.
  */
 #ifndef FACTEUR_LOGIN_H
 #define FACTEUR_LOGIN_H
@@ -41,6 +62,7 @@
 
 struct attr_list;
 struct bufferevent;
+struct strbuf;
 struct config;
 struct event_base;
 struct mail_user;
@@ -56,6 +78,52 @@ struct login_session {
 	const char *tag; /* IMAP; "" for POP3 */
 	const char *sasl_method;
 };
+
+/* Frame names and limits. */
+#define LOGIN_SESSION_PROTO	 "session/1"
+#define LOGIN_MAIL_SESSION_PROTO "mail-session/1"
+/* The largest session/1 or mail-session/1 frame, header included. */
+#define LOGIN_SESSION_MAX 8192
+/* Field limits checked by login_session_read(). */
+#define LOGIN_USER_MAX	 512 /* AUTH_USER_MAX */
+#define LOGIN_TAG_MAX	 128
+#define LOGIN_CLIENT_MAX 64
+#define LOGIN_PATH_MAX	 4096
+#define LOGIN_METHOD_MAX 32
+/* How long the login side waits for the post-login service to take a
+ * session, and the dispatcher for the descriptor after the frame. */
+#define LOGIN_HANDOFF_TIMEOUT 10
+
+/* --- the frames (lib/login/login_session.c) -------------------------- */
+
+/*
+ * login_session_write - append a frame to out: proto LOGIN_SESSION_PROTO
+ * with user NULL, or LOGIN_MAIL_SESSION_PROTO with the user's mailbox.
+ */
+void login_session_write(struct strbuf *out, const struct login_session *s,
+			 const struct mail_user *user);
+
+/*
+ * login_session_read - check a decoded frame strictly and fill s: with
+ * user NULL the frame must be session/1, else mail-session/1 and user
+ * is filled too.  The
+ * strings point into list: valid while it lives; do not
+ * mail_user_clear() such a user.  Every attribute is required and none
+ * other is accepted; protocol is imap or pop3, an IMAP tag is a valid
+ * tag and a POP3 tag empty, ports are numbers, tls yes or no, strings
+ * are bounded and free of control characters, uid/gid are numbers.
+ * Returns 0, or -1 with *error_r (static or list-owned).
+ */
+int login_session_read(struct attr_list *list, struct login_session *s,
+		       struct mail_user *user, const char **error_r);
+
+/*
+ * login_unavailable_reply - the protocol's temporary error for s, CRLF
+ * included, in buf: "TAG NO [UNAVAILABLE] text" (IMAP) or "-ERR
+ * [SYS/TEMP] text" (POP3, RFC 3206).  Returns buf.
+ */
+const char *login_unavailable_reply(const struct login_session *s,
+				    const char *text, char *buf, size_t size);
 
 /* --- login side (imap-login, pop3-login) ----------------------------- */
 
@@ -77,6 +145,19 @@ void login_handoff(struct event_base *base, const char *queue_dir,
 		   const char *service, struct bufferevent *client,
 		   const struct login_session *session,
 		   login_handoff_done_fn *done, void *ctx);
+
+/*
+ * login_handoff_relaying - only inside done: true when this process
+ * relays the session (TLS, or bytes were still buffered).  Then the
+ * connection stays counted: the caller does not call server_conn_done()
+ * in done; the relay-end function does, once the relay is over.  When
+ * false (plain session passed, or failure) the caller calls
+ * server_conn_done() itself.
+ */
+bool login_handoff_relaying(void);
+
+/* login_handoff_set_relay_end - fn(arg) runs once per ended relay. */
+void login_handoff_set_relay_end(void (*fn)(void *arg), void *arg);
 
 /* --- post-login side (imapd, pop3d) ---------------------------------- */
 
