@@ -68,6 +68,10 @@ static void smtpd_settings_load(struct smtpd *sd)
 		(unsigned)config_int(cfg, "smtpd_command_line_limit");
 	set->session_limit =
 		(unsigned)config_int(cfg, "smtpd_process_session_limit");
+	set->conn_count_limit = (unsigned)config_int(
+		cfg, "smtpd_client_connection_count_limit");
+	set->conn_rate_limit =
+		(unsigned)config_int(cfg, "smtpd_client_connection_rate_limit");
 	set->message_size_limit =
 		(uint64_t)config_size(cfg, "message_size_limit");
 	set->header_size_limit =
@@ -146,7 +150,7 @@ static void smtpd_init(struct server *srv)
 	sd->resolver = resolver_create(sd->cfg, &err);
 	if (sd->resolver == NULL)
 		log_fatal("resolver: %s", err);
-	if (smtpd_check_init(sd, &err) < 0)
+	if (smtpd_check_init(sd, &err) < 0 || smtpd_anvil_init(sd, &err) < 0)
 		log_fatal("%s", err);
 	sd->incoming_dir = xasprintf("%s/incoming", sd->set.queue_dir);
 }
@@ -169,6 +173,7 @@ static void smtpd_pre_exit(struct server *srv)
 	tls_server_free(&sd->tls);
 	resolver_free(&sd->resolver);
 	smtpd_check_deinit(sd);
+	smtpd_anvil_deinit(sd);
 	free(sd->incoming_dir);
 }
 

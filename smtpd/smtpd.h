@@ -37,6 +37,7 @@ struct resolver;
 struct cidr;
 struct smtp_cmd;
 struct auth_client_req;
+struct anvil_client;
 struct smtpd_access;
 
 /* RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets. */
@@ -74,6 +75,8 @@ struct smtpd_settings {
 	unsigned hard_error_limit;
 	unsigned command_line_limit;
 	unsigned session_limit;
+	unsigned conn_count_limit; /* smtpd_client_connection_*: 0 none */
+	unsigned conn_rate_limit;
 	uint64_t message_size_limit; /* 0: none */
 	uint64_t header_size_limit;
 	enum smtpd_bare_newline bare_newline;
@@ -97,6 +100,8 @@ struct smtpd {
 	struct resolver *resolver;
 	struct cidr *mynetworks;
 	size_t mynetworks_count;
+	struct cidr *limit_exceptions; /* smtpd_client_event_limit_... */
+	size_t limit_exceptions_count;
 	struct smtpd_access *access; /* tables of check_*_access */
 	size_t access_count;
 	char *incoming_dir;
@@ -205,7 +210,8 @@ struct smtpd_session {
 	bool closing;
 	bool freed_guard;
 	unsigned close_ticks;
-	const char *last_cmd; /* for "timeout after X" */
+	const char *last_cmd;	    /* for "timeout after X" */
+	struct anvil_client *anvil; /* this session's count in anvil */
 	struct {
 		unsigned ok, total;
 	} counts[SMTPD_COUNT_MAX];
@@ -242,6 +248,19 @@ void smtpd_session_starttls(struct smtpd_session *s);
 void smtpd_session_reset_txn(struct smtpd_session *s);
 /* "unknown[127.0.0.1]" for the log; static until next call. */
 const char *smtpd_session_client(const struct smtpd_session *s);
+/* Greet (or refuse with 421) once the connection checks are done. */
+void smtpd_session_greet(struct smtpd_session *s, const char *refusal);
+
+/* smtpd_anvil.c */
+int smtpd_anvil_init(struct smtpd *sd, const char **error_r);
+void smtpd_anvil_deinit(struct smtpd *sd);
+/*
+ * smtpd_anvil_check - register s with anvil when a per-client limit is
+ * set and the client is not exempt.  Returns false when there is
+ * nothing to ask (greet now); true when smtpd_session_greet() will be
+ * called from the loop once anvil answered.
+ */
+bool smtpd_anvil_check(struct smtpd_session *s);
 
 /* smtpd_chat.c */
 void smtpd_chat_reply(struct smtpd_session *s, const char *fmt, ...)

@@ -54,6 +54,7 @@
 #include <strings.h>
 
 #include "alloc.h"
+#include "anvil_client.h"
 #include "config.h"
 #include "log.h"
 #include "server.h"
@@ -164,8 +165,9 @@ static void session_free(struct smtpd_session *s)
 
 	session_log_disconnect(s);
 	s->state = SMTPD_STATE_QUIT;
-	smtpd_session_reset_txn(s); /* aborts an unfinished queue file */
-	smtpd_sasl_reset(s);	    /* cancels a pending auth request */
+	smtpd_session_reset_txn(s);   /* aborts an unfinished queue file */
+	smtpd_sasl_reset(s);	      /* cancels a pending auth request */
+	anvil_client_free(&s->anvil); /* ends the count in anvil */
 	free(s->sasl_user);
 	if (s->timer)
 		event_free(s->timer);
@@ -460,10 +462,22 @@ void smtpd_session_accept(struct smtpd *sd, int fd, const char *addr)
 	if (s->bev == NULL || s->replies == NULL || s->timer == NULL)
 		log_fatal("libevent: out of memory");
 	log_info("connect from %s", smtpd_session_client(s));
+	if (!smtpd_anvil_check(s))
+		smtpd_session_greet(s, NULL);
+}
+
+/*
+ * smtpd_session_greet - start the protocol: TLS first in wrapper mode,
+ * then the 220 greeting, or refusal (a whole "421 ..." reply) and a close
+ */
+void smtpd_session_greet(struct smtpd_session *s, const char *refusal)
+{
+	struct smtpd *sd = s->sd;
+
 	if (sd->set.wrappermode) {
 		const char *err;
-		struct bufferevent *tbev =
-			tls_server_wrap(sd->tls, base, s->bev, &err);
+		struct bufferevent *tbev = tls_server_wrap(
+			sd->tls, server_event_base(sd->srv), s->bev, &err);
 
 		if (tbev == NULL) {
 			log_warn("TLS from %s: %s", smtpd_session_client(s),
@@ -474,6 +488,11 @@ void smtpd_session_accept(struct smtpd *sd, int fd, const char *addr)
 		s->bev = tbev;
 	}
 	session_setup_bev(s);
+	if (refusal != NULL) {
+		smtpd_chat_reply(s, "%s", refusal);
+		smtpd_session_close(s);
+		return;
+	}
 	smtpd_chat_reply(s, "220 %s", sd->set.banner);
 	smtpd_chat_flush(s);
 }

@@ -54,6 +54,9 @@ const struct param_def param_table[] = {
 	{"alias_maps", PARAM_LIST, "hash:/etc/aliases", NOLIMIT,
 	 "Alias tables that local applies to local domains (aliases(5) format).",
 	 NULL},
+	{"anvil_rate_time_unit", PARAM_TIME, "60s", 1, 86400,
+	 "The time window in which anvil counts a client's connection rate.",
+	 NULL},
 	{"auth_default_realm", PARAM_STRING, "", NOLIMIT,
 	 "Domain auth appends to a login name without '@'; empty: none.", NULL},
 	{"auth_failure_delay", PARAM_TIME, "2s", 0, 60,
@@ -188,6 +191,21 @@ const struct param_def param_table[] = {
 	 NULL},
 	{"smtpd_banner", PARAM_STRING, "$myhostname ESMTP $mail_name", NOLIMIT,
 	 "Text of the SMTP greeting after the 220 code.", NULL},
+	{"smtpd_client_connection_count_limit", PARAM_INT, "50", 0, 100000,
+	 "Simultaneous connections one client may have with one smtpd service "
+	 "(counted by anvil across processes); more get 421 4.7.0. 0: no "
+	 "limit.",
+	 NULL},
+	{"smtpd_client_connection_rate_limit", PARAM_INT, "0", 0, 1000000,
+	 "Connections one client may make to one smtpd service per "
+	 "anvil_rate_time_unit (counted by anvil); more get 421 4.7.0. 0: no "
+	 "limit.",
+	 NULL},
+	{"smtpd_client_event_limit_exceptions", PARAM_LIST, "$mynetworks",
+	 NOLIMIT,
+	 "Client networks (address or address/prefix) exempt from the "
+	 "smtpd_client_connection_* limits.",
+	 NULL},
 	{"smtpd_command_line_limit", PARAM_INT, "1024", 512, 65536,
 	 "Longest SMTP command line smtpd accepts, CRLF excluded (500 beyond).",
 	 NULL},

@@ -271,4 +271,11 @@ if __name__ == "__main__":
     ft.run_tests([
         test_process_limits_queue_clients,
         test_many_clients_past_limits,
+        test_count_limit,
+        test_count_limit_across_processes,
+        test_rate_limit,
+        test_exceptions,
+        test_default_exempts_mynetworks,
+        test_anvil_down_allows,
+        test_anvil_survives_garbage,
     ])
