@@ -59,9 +59,9 @@ struct mailbox_msg {
 	unsigned flags;	   /* MAIL_* */
 	uint32_t keywords; /* bit i: keyword i of mailbox_keywords() */
 	uint64_t modseq;
-	uint64_t size;	   /* octets, LF line ends as stored */
-	time_t internal;   /* INTERNALDATE: the file's mtime */
-	const char *name;  /* current file name relative to the folder */
+	uint64_t size;	  /* octets, LF line ends as stored */
+	time_t internal;  /* INTERNALDATE: the file's mtime */
+	const char *name; /* current file name relative to the folder */
 };
 
 /* What a sync found since the previous one (for untagged responses). */
@@ -83,9 +83,8 @@ struct mailbox_changes {
  * (static until the next call) and *notfound_r true when the folder does
  * not exist.
  */
-struct mailbox *mailbox_open(const char *root, const char *name,
-			     unsigned flags, bool *notfound_r,
-			     const char **error_r);
+struct mailbox *mailbox_open(const char *root, const char *name, unsigned flags,
+			     bool *notfound_r, const char **error_r);
 void mailbox_close(struct mailbox **mbp);
 
 /*
@@ -124,10 +123,9 @@ int mailbox_msg_open(struct mailbox *mb, size_t i);
  * Returns 0 when done (the message's modseq is bumped if anything
  * changed), 1 as said, -1 with *error_r.
  */
-int mailbox_store_flags(struct mailbox *mb, size_t i, char mode,
-			unsigned flags, const char *const *keywords,
-			size_t keyword_count, uint64_t unchangedsince,
-			const char **error_r);
+int mailbox_store_flags(struct mailbox *mb, size_t i, char mode, unsigned flags,
+			const char *const *keywords, size_t keyword_count,
+			uint64_t unchangedsince, const char **error_r);
 
 /*
  * mailbox_expunge - remove the messages of the view that have \Deleted
@@ -169,15 +167,15 @@ void mailbox_wait_drain(struct mailbox *mb);
 /* --- the folder list of a store ------------------------------------- */
 
 /* Special-use attributes (RFC 6154) of the default folders. */
-#define MAILBOX_SPECIAL_NONE 0
-#define MAILBOX_SPECIAL_SENT 1
-#define MAILBOX_SPECIAL_DRAFTS 2
-#define MAILBOX_SPECIAL_JUNK 3
-#define MAILBOX_SPECIAL_TRASH 4
+#define MAILBOX_SPECIAL_NONE	0
+#define MAILBOX_SPECIAL_SENT	1
+#define MAILBOX_SPECIAL_DRAFTS	2
+#define MAILBOX_SPECIAL_JUNK	3
+#define MAILBOX_SPECIAL_TRASH	4
 #define MAILBOX_SPECIAL_ARCHIVE 5
 
 struct mailbox_info {
-	char *name; /* UTF-8, '.' separated, "INBOX" first */
+	char *name;  /* UTF-8, '.' separated, "INBOX" first */
 	int special; /* MAILBOX_SPECIAL_* */
 	bool subscribed;
 	bool has_children;

@@ -1,0 +1,797 @@
+/*
+ * test_mailbox - unit tests for lib/store/mailbox.c (folders and the index)
+ *
+ * Each test builds a Maildir in a temporary directory, drives it through
+ * the mailbox API and checks the bytes on disk (file names, index lines,
+ * dovecot-keywords) and the rules: UIDs ascend, survive a reopen and are
+ * never reused, two handles agree, new/ moves to cur/ unless READONLY,
+ * Dovecot's dovecot-uidlist is imported, a damaged index is rebuilt with
+ * a new UIDVALIDITY, and a large folder syncs without opening a message.
+ */
+#include "autoconf.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "alloc.h"
+#include "mailbox.h"
+#include "maildir.h"
+#include "testlib.h"
+
+struct src {
+	const char *data;
+	size_t len, pos;
+};
+
+static ssize_t src_read(void *ctx, void *buf, size_t len)
+{
+	struct src *s = ctx;
+	size_t n = s->len - s->pos;
+
+	if (n > len)
+		n = len;
+	memcpy(buf, s->data + s->pos, n);
+	s->pos += n;
+	return (ssize_t)n;
+}
+
+/* deliver - what local does: a file in new/ */
+static void deliver(const char *dir, const char *text)
+{
+	struct src s = {text, strlen(text), 0};
+	struct maildir_msg msg = {NULL, NULL, src_read, &s};
+	const char *error;
+
+	assert_int_equal(maildir_deliver(dir, &msg, 0, NULL, &error), 0);
+}
+
+static int count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+static char *slurp(const char *path)
+{
+	struct stat st;
+	char *buf;
+	int fd = open(path, O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	buf = xmalloc((size_t)st.st_size + 1);
+	assert_int_equal(read(fd, buf, (size_t)st.st_size), st.st_size);
+	buf[st.st_size] = '\0';
+	close(fd);
+	return buf;
+}
+
+static struct mailbox *open_ok(const char *root, const char *name,
+			       unsigned flags)
+{
+	bool notfound;
+	const char *error = NULL;
+	struct mailbox *mb = mailbox_open(root, name, flags, &notfound, &error);
+
+	if (mb == NULL)
+		fail_msg("open %s: %s", name, error);
+	return mb;
+}
+
+static void sync_ok(struct mailbox *mb, struct mailbox_changes *ch)
+{
+	const char *error = NULL;
+
+	if (mailbox_sync(mb, ch, &error) < 0)
+		fail_msg("sync: %s", error);
+}
+
+static void store_ok(struct mailbox *mb, size_t i, char mode, unsigned flags,
+		     const char *const *kw, size_t n)
+{
+	const char *error = NULL;
+
+	if (mailbox_store_flags(mb, i, mode, flags, kw, n, 0, &error) != 0)
+		fail_msg("store: %s", error);
+}
+
+static void test_new_to_cur(void **state)
+{
+	char *dir = testlib_tmpdir(), *md = xasprintf("%s/Maildir", dir);
+	char *new = xasprintf("%s/new", md), *cur = xasprintf("%s/cur", md);
+	char *ix = xasprintf("%s/facteur-index", md);
+	struct mailbox *mb;
+	char *text;
+	uint32_t uidv;
+
+	(void)state;
+	deliver(md, "Subject: 1\n\none\n");
+	deliver(md, "Subject: 2\n\ntwo\n");
+	deliver(md, "Subject: 3\n\nthree\n");
+	mb = open_ok(md, "INBOX", 0);
+	assert_int_equal(mailbox_count(mb), 3);
+	assert_int_equal(count_entries(new), 0);
+	assert_int_equal(count_entries(cur), 3);
+	for (size_t i = 0; i < 3; i++) {
+		const struct mailbox_msg *m = mailbox_msg(mb, i);
+
+		assert_int_equal(m->uid, i + 1);
+		assert_true(m->flags & MAIL_RECENT);
+		assert_non_null(strstr(m->name, "cur/"));
+		assert_string_equal(m->name + strlen(m->name) - 3, ":2,");
+		assert_true(m->size > 10 && m->size < 20);
+		assert_true(m->internal > 0);
+	}
+	assert_int_equal(mailbox_recent_count(mb), 3);
+	assert_int_equal(mailbox_uidnext(mb), 4);
+	uidv = mailbox_uidvalidity(mb);
+	/* The index on disk: the header, three records, the R mark. */
+	text = slurp(ix);
+	assert_true(strncmp(text, "FACTEUR-INDEX 1 V", 17) == 0);
+	assert_non_null(strstr(text, "\n+1 1 0 0 "));
+	assert_non_null(strstr(text, "\n+3 3 0 0 "));
+	free(text);
+	{
+		int fd = mailbox_msg_open(mb, 1);
+		char buf[64] = {0};
+
+		assert_true(fd >= 0);
+		assert_true(read(fd, buf, sizeof(buf) - 1) > 0);
+		assert_string_equal(buf, "Subject: 2\n\ntwo\n");
+		close(fd);
+	}
+	mailbox_close(&mb);
+	assert_null(mb);
+	/* Reopen: same UIDs and UIDVALIDITY, nothing recent any more. */
+	mb = open_ok(md, "INBOX", 0);
+	assert_int_equal(mailbox_count(mb), 3);
+	assert_int_equal(mailbox_uidvalidity(mb), uidv);
+	assert_int_equal(mailbox_recent_count(mb), 0);
+	assert_int_equal(mailbox_msg(mb, 2)->uid, 3);
+	mailbox_close(&mb);
+	testlib_rmtree(dir);
+	free(ix);
+	free(new);
+	free(cur);
+	free(md);
+	free(dir);
+}
+
+static void test_no_uid_reuse(void **state)
+{
+	char *dir = testlib_tmpdir(), *md = xasprintf("%s/Maildir", dir);
+	struct mailbox_changes ch;
+	struct mailbox *mb;
+	const char *error;
+
+	(void)state;
+	deliver(md, "a\n");
+	deliver(md, "b\n");
+	deliver(md, "c\n");
+	mb = open_ok(md, "INBOX", 0);
+	store_ok(mb, 2, '+', MAIL_DELETED, NULL, 0);
+	assert_true(mailbox_msg(mb, 2)->flags & MAIL_DELETED);
+	assert_non_null(strstr(mailbox_msg(mb, 2)->name, ":2,T"));
+	assert_int_equal(mailbox_expunge(mb, NULL, 0, &error), 0);
+	/* The view keeps it until the sync. */
+	assert_int_equal(mailbox_count(mb), 3);
+	sync_ok(mb, &ch);
+	assert_int_equal(ch.expunged_count, 1);
+	assert_int_equal(ch.expunged[0], 2);
+	assert_int_equal(ch.new_count, 0);
+	mailbox_changes_free(&ch);
+	assert_int_equal(mailbox_count(mb), 2);
+	mailbox_close(&mb);
+	/* Expunge the highest UID, reopen, deliver: 4, not 3. */
+	mb = open_ok(md, "INBOX", 0);
+	assert_int_equal(mailbox_uidnext(mb), 4);
+	deliver(md, "d\n");
+	sync_ok(mb, &ch);
+	assert_int_equal(ch.new_count, 1);
+	mailbox_changes_free(&ch);
+	assert_int_equal(mailbox_msg(mb, 2)->uid, 4);
+	/* UID EXPUNGE only takes the listed ones with \Deleted. */
+	store_ok(mb, 0, '+', MAIL_DELETED, NULL, 0);
+	store_ok(mb, 1, '+', MAIL_DELETED, NULL, 0);
+	{
+		uint32_t uids[] = {2, 4};
+
+		assert_int_equal(mailbox_expunge(mb, uids, 2, &error), 0);
+	}
+	sync_ok(mb, &ch);
+	assert_int_equal(ch.expunged_count, 1);
+	assert_int_equal(ch.expunged[0], 1);
+	mailbox_changes_free(&ch);
+	assert_int_equal(mailbox_count(mb), 2);
+	assert_int_equal(mailbox_msg(mb, 0)->uid, 1);
+	assert_int_equal(mailbox_msg(mb, 1)->uid, 4);
+	mailbox_close(&mb);
+	testlib_rmtree(dir);
+	free(md);
+	free(dir);
+}
+
+static void test_two_handles(void **state)
+{
+	char *dir = testlib_tmpdir(), *md = xasprintf("%s/Maildir", dir);
+	struct mailbox_changes ch;
+	struct mailbox *a, *b;
+	const char *error;
+	uint32_t uid;
+	uint64_t modseq;
+
+	(void)state;
+	deliver(md, "1\n");
+	deliver(md, "2\n");
+	deliver(md, "3\n");
+	a = open_ok(md, "INBOX", 0);
+	b = open_ok(md, "INBOX", 0);
+	assert_int_equal(mailbox_recent_count(a), 3);
+	assert_int_equal(mailbox_recent_count(b), 0);
+	assert_int_equal(mailbox_uidvalidity(a), mailbox_uidvalidity(b));
+	/* a: append, flag one, expunge one. */
+	assert_int_equal(mailbox_append(a, "Subject: x\r\n\r\nbody\r\n", 21,
+					MAIL_SEEN, NULL, 0, 1000000000, &uid,
+					&error),
+			 0);
+	assert_int_equal(uid, 4);
+	modseq = mailbox_msg(a, 0)->modseq;
+	store_ok(a, 0, '+', MAIL_FLAGGED, NULL, 0);
+	assert_true(mailbox_msg(a, 0)->modseq > modseq);
+	store_ok(a, 1, '=', MAIL_DELETED | MAIL_SEEN, NULL, 0);
+	assert_int_equal(mailbox_expunge(a, NULL, 0, &error), 0);
+	/* b sees exactly that. */
+	sync_ok(b, &ch);
+	assert_int_equal(ch.expunged_count, 1);
+	assert_int_equal(ch.expunged[0], 1);
+	assert_int_equal(ch.changed_count, 1);
+	assert_int_equal(ch.changed[0], 0);
+	assert_int_equal(ch.new_count, 1);
+	mailbox_changes_free(&ch);
+	assert_int_equal(mailbox_count(b), 3);
+	assert_int_equal(mailbox_msg(b, 0)->flags, MAIL_FLAGGED);
+	assert_int_equal(mailbox_msg(b, 0)->modseq, mailbox_msg(a, 0)->modseq);
+	assert_int_equal(mailbox_msg(b, 2)->uid, 4);
+	/* b synced it first: it is \Recent to b (Dovecot's rule). */
+	assert_int_equal(mailbox_msg(b, 2)->flags, MAIL_SEEN | MAIL_RECENT);
+	assert_int_equal(mailbox_recent_count(b), 1);
+	assert_int_equal(mailbox_msg(b, 2)->size, 18);
+	assert_int_equal(mailbox_msg(b, 2)->internal, 1000000000);
+	assert_int_equal(mailbox_highestmodseq(b), mailbox_highestmodseq(a));
+	/* a's sync: its own changes are not news, the append is. */
+	sync_ok(a, &ch);
+	assert_int_equal(ch.expunged_count, 1);
+	assert_int_equal(ch.changed_count, 0);
+	assert_int_equal(ch.new_count, 1);
+	mailbox_changes_free(&ch);
+	/* b changes flags: a sees them. */
+	store_ok(b, 2, '-', MAIL_SEEN, NULL, 0);
+	sync_ok(a, &ch);
+	assert_int_equal(ch.changed_count, 1);
+	assert_int_equal(ch.changed[0], 2);
+	mailbox_changes_free(&ch);
+	assert_int_equal(mailbox_msg(a, 2)->flags & ~MAIL_RECENT, 0);
+	/* UNCHANGEDSINCE: b's change made a's modseq old. */
+	assert_int_equal(
+		mailbox_store_flags(a, 2, '+', MAIL_SEEN, NULL, 0, 1, &error),
+		1);
+	{
+		int fd = mailbox_msg_open(b, 2);
+		char buf[32] = {0};
+
+		assert_true(fd >= 0);
+		assert_int_equal(read(fd, buf, sizeof(buf)), 18);
+		assert_string_equal(buf, "Subject: x\n\nbody\n");
+		close(fd);
+	}
+	mailbox_close(&a);
+	mailbox_close(&b);
+	testlib_rmtree(dir);
+	free(md);
+	free(dir);
+}
+
+static void test_readonly(void **state)
+{
+	char *dir = testlib_tmpdir(), *md = xasprintf("%s/Maildir", dir);
+	char *new = xasprintf("%s/new", md);
+	struct mailbox *mb;
+	const char *error;
+
+	(void)state;
+	deliver(md, "1\n");
+	deliver(md, "2\n");
+	mb = open_ok(md, "INBOX", MAILBOX_READONLY);
+	assert_int_equal(mailbox_count(mb), 2);
+	assert_int_equal(count_entries(new), 2);
+	assert_int_equal(mailbox_recent_count(mb), 0);
+	assert_non_null(strstr(mailbox_msg(mb, 0)->name, "new/"));
+	assert_int_equal(
+		mailbox_store_flags(mb, 0, '+', MAIL_SEEN, NULL, 0, 0, &error),
+		-1);
+	{
+		int fd = mailbox_msg_open(mb, 0);
+
+		assert_true(fd >= 0);
+		close(fd);
+	}
+	mailbox_close(&mb);
+	/* The first read-write session moves them and sees them recent,
+	 * under the UIDs the read-only one gave. */
+	mb = open_ok(md, "INBOX", 0);
+	assert_int_equal(count_entries(new), 0);
+	assert_int_equal(mailbox_recent_count(mb), 2);
+	assert_int_equal(mailbox_msg(mb, 1)->uid, 2);
+	mailbox_close(&mb);
+	testlib_rmtree(dir);
+	free(new);
+	free(md);
+	free(dir);
+}
+
+static void test_flags_keywords(void **state)
+{
+	char *dir = testlib_tmpdir(), *md = xasprintf("%s/Maildir", dir);
+	char *kwfile = xasprintf("%s/dovecot-keywords", md);
+	const char *kw1[] = {"$Forwarded", "Work"};
+	const char *kw2[] = {"Work"};
+	const char *const *names;
+	struct mailbox *mb;
+	const char *error;
+	size_t count;
+	char *text;
+
+	(void)state;
+	deliver(md, "1\n");
+	mb = open_ok(md, "INBOX", 0);
+	store_ok(mb, 0, '+', MAIL_SEEN | MAIL_FLAGGED | MAIL_ANSWERED, kw1, 2);
+	assert_string_equal(strchr(mailbox_msg(mb, 0)->name, ':'), ":2,FRSab");
+	text = slurp(kwfile);
+	assert_string_equal(text, "0 $Forwarded\n1 Work\n");
+	free(text);
+	store_ok(mb, 0, '-', MAIL_ANSWERED, kw1, 1);
+	assert_string_equal(strchr(mailbox_msg(mb, 0)->name, ':'), ":2,FSb");
+	/* Keywords are found case-insensitively. */
+	{
+		const char *kw3[] = {"work"};
+
+		store_ok(mb, 0, '+', MAIL_DRAFT, kw3, 1);
+		assert_string_equal(strchr(mailbox_msg(mb, 0)->name, ':'),
+				    ":2,DFSb");
+	}
+	assert_int_equal(mailbox_store_flags(mb, 0, '+', 0,
+					     (const char *[]){"bad kw"}, 1, 0,
+					     &error),
+			 -1);
+	mailbox_close(&mb);
+	mb = open_ok(md, "INBOX", 0);
+	assert_int_equal(mailbox_msg(mb, 0)->flags,
+			 MAIL_DRAFT | MAIL_FLAGGED | MAIL_SEEN);
+	assert_int_equal(mailbox_msg(mb, 0)->keywords, 2);
+	names = mailbox_keywords(mb, &count);
+	assert_int_equal(count, 2);
+	assert_string_equal(names[1], "Work");
+	/* A flag change made by another program (a rename) is seen with
+	 * a new modseq. */
+	{
+		char *from = xasprintf("%s/%s", md, mailbox_msg(mb, 0)->name);
+		char *to = xstrdup(from);
+		uint64_t before = mailbox_msg(mb, 0)->modseq;
+		struct mailbox_changes ch;
+
+		strcpy(strrchr(to, ',') + 1, "Sa");
+		assert_int_equal(rename(from, to), 0);
+		sync_ok(mb, &ch);
+		assert_int_equal(ch.changed_count, 1);
+		mailbox_changes_free(&ch);
+		assert_int_equal(mailbox_msg(mb, 0)->flags, MAIL_SEEN);
+		assert_int_equal(mailbox_msg(mb, 0)->keywords, 1);
+		assert_true(mailbox_msg(mb, 0)->modseq > before);
+		free(from);
+		free(to);
+	}
+	store_ok(mb, 0, '=', 0, kw2, 1);
+	assert_string_equal(strchr(mailbox_msg(mb, 0)->name, ':'), ":2,b");
+	mailbox_close(&mb);
+	testlib_rmtree(dir);
+	free(kwfile);
+	free(md);
+	free(dir);
+}
+
+static void test_uidlist_import(void **state)
+{
+	char *dir = testlib_tmpdir(), *md = xasprintf("%s/Maildir", dir);
+	char *cur = xasprintf("%s/cur", md);
+	struct mailbox *mb;
+	char *p;
+
+	(void)state;
+	assert_int_equal(mkdir(md, 0700), 0);
+	assert_int_equal(mkdir(cur, 0700), 0);
+	free(testlib_write_file(cur, "1000.M1P1.host,S=5:2,S", "abcd\n"));
+	free(testlib_write_file(cur, "1001.M2P1.host:2,", "xy\n"));
+	free(testlib_write_file(cur, "1002.M3P1.host,S=2:2,F", "z\n"));
+	free(testlib_write_file(md, "dovecot-uidlist",
+				"3 V1234567 N20 Gc0ffee\n"
+				"3 :1000.M1P1.host,S=5\n"
+				"7 W6 S5 :1001.M2P1.host\n"
+				"9 :1999.gone.host\n"));
+	mb = open_ok(md, "INBOX", 0);
+	assert_int_equal(mailbox_uidvalidity(mb), 1234567);
+	assert_int_equal(mailbox_count(mb), 3);
+	assert_int_equal(mailbox_msg(mb, 0)->uid, 3);
+	assert_int_equal(mailbox_msg(mb, 0)->flags, MAIL_SEEN);
+	assert_int_equal(mailbox_msg(mb, 0)->size, 5);
+	assert_int_equal(mailbox_msg(mb, 1)->uid, 7);
+	assert_int_equal(mailbox_msg(mb, 1)->size, 5); /* from S5 */
+	assert_int_equal(mailbox_msg(mb, 2)->uid, 20);
+	assert_int_equal(mailbox_msg(mb, 2)->flags & ~MAIL_RECENT,
+			 MAIL_FLAGGED);
+	assert_int_equal(mailbox_uidnext(mb), 21);
+	mailbox_close(&mb);
+	/* Once imported, our index rules: a changed uidlist is ignored. */
+	p = testlib_write_file(md, "dovecot-uidlist", "3 V99 N1\n");
+	free(p);
+	mb = open_ok(md, "INBOX", 0);
+	assert_int_equal(mailbox_uidvalidity(mb), 1234567);
+	assert_int_equal(mailbox_msg(mb, 2)->uid, 20);
+	mailbox_close(&mb);
+	testlib_rmtree(dir);
+	free(cur);
+	free(md);
+	free(dir);
+}
+
+static void test_corrupt_index(void **state)
+{
+	char *dir = testlib_tmpdir(), *md = xasprintf("%s/Maildir", dir);
+	char *ix = xasprintf("%s/facteur-index", md);
+	struct mailbox *mb;
+	uint32_t uidv;
+	char *text;
+	FILE *f;
+
+	(void)state;
+	deliver(md, "1\n");
+	deliver(md, "2\n");
+	mb = open_ok(md, "INBOX", 0);
+	uidv = mailbox_uidvalidity(mb);
+	mailbox_close(&mb);
+	/* A torn last line (a writer killed mid-write) is not damage. */
+	f = fopen(ix, "a");
+	fputs("+3 9 0 0 12 1000 torn", f);
+	fclose(f);
+	mb = open_ok(md, "INBOX", 0);
+	assert_int_equal(mailbox_uidvalidity(mb), uidv);
+	assert_int_equal(mailbox_count(mb), 2);
+	mailbox_close(&mb);
+	/* A bad line in the middle is. */
+	text = slurp(ix);
+	f = fopen(ix, "w");
+	fprintf(f, "%.*s+x garbage\n%s", (int)(strchr(text, '\n') - text + 1),
+		text, strchr(text, '\n') + 1);
+	fclose(f);
+	free(text);
+	testlib_capture_logs();
+	mb = open_ok(md, "INBOX", 0);
+	assert_true(testlib_log_contains("rebuilding the index"));
+	testlib_release_logs();
+	assert_true(mailbox_uidvalidity(mb) > uidv);
+	assert_int_equal(mailbox_count(mb), 2);
+	assert_int_equal(mailbox_msg(mb, 1)->uid, 2);
+	mailbox_close(&mb);
+	/* Garbage all through, even binary. */
+	f = fopen(ix, "w");
+	fwrite("\0\xff\n\n", 1, 4, f);
+	fclose(f);
+	testlib_capture_logs();
+	mb = open_ok(md, "INBOX", 0);
+	testlib_release_logs();
+	assert_int_equal(mailbox_count(mb), 2);
+	mailbox_close(&mb);
+	testlib_rmtree(dir);
+	free(ix);
+	free(md);
+	free(dir);
+}
+
+static void test_folders(void **state)
+{
+	char *dir = testlib_tmpdir(), *md = xasprintf("%s/Maildir", dir);
+	struct mailbox_info *list = NULL;
+	struct stat st;
+	const char *error;
+	bool notfound;
+	ssize_t n;
+	char *p, *text;
+
+	(void)state;
+	assert_int_equal(mailbox_ensure_special(md, &error), 0);
+	assert_int_equal(mailbox_create(md, "Entwürfe", &error), 0);
+	p = xasprintf("%s/.Entw&APw-rfe/cur", md);
+	assert_int_equal(stat(p, &st), 0);
+	free(p);
+	p = xasprintf("%s/.Entw&APw-rfe/maildirfolder", md);
+	assert_int_equal(stat(p, &st), 0);
+	free(p);
+	assert_int_equal(mailbox_create(md, "Entwürfe", &error), -1);
+	assert_int_equal(mailbox_create(md, "a.b.c", &error), 0);
+	p = xasprintf("%s/.a.b/cur", md);
+	assert_int_equal(stat(p, &st), 0);
+	free(p);
+	assert_int_equal(mailbox_create(md, "bad..name", &error), -1);
+	assert_int_equal(mailbox_create(md, "bad/name", &error), -1);
+	assert_int_equal(mailbox_subscribe(md, "Entwürfe", true, &error), 0);
+	assert_int_equal(mailbox_subscribe(md, "Gone", true, &error), 0);
+	p = xasprintf("%s/subscriptions", md);
+	text = slurp(p);
+	assert_non_null(strstr(text, "V\t2\n\n"));
+	assert_non_null(strstr(text, "\nEntwürfe\n"));
+	assert_non_null(strstr(text, "\nTrash\n"));
+	free(text);
+	n = mailbox_list(md, &list, &error);
+	assert_int_equal(n, 11);
+	assert_string_equal(list[0].name, "INBOX");
+	assert_string_equal(list[1].name, "Archive");
+	assert_int_equal(list[1].special, MAILBOX_SPECIAL_ARCHIVE);
+	assert_true(list[1].subscribed);
+	assert_string_equal(list[2].name, "Drafts");
+	assert_int_equal(list[2].special, MAILBOX_SPECIAL_DRAFTS);
+	assert_string_equal(list[3].name, "Entwürfe");
+	assert_true(list[3].subscribed);
+	assert_false(list[3].nonexistent);
+	assert_string_equal(list[4].name, "Gone");
+	assert_true(list[4].nonexistent);
+	assert_true(list[4].subscribed);
+	assert_string_equal(list[6].name, "Sent");
+	assert_int_equal(list[6].special, MAILBOX_SPECIAL_SENT);
+	assert_string_equal(list[8].name, "a");
+	assert_true(list[8].has_children);
+	assert_false(list[8].nonexistent);
+	assert_string_equal(list[10].name, "a.b.c");
+	assert_false(list[10].has_children);
+	mailbox_list_free(&list, (size_t)n);
+	assert_int_equal(mailbox_subscribe(md, "Gone", false, &error), 0);
+	text = slurp(p);
+	assert_null(strstr(text, "Gone"));
+	free(text);
+	free(p);
+	/* Rename with children; delete refuses a parent. */
+	assert_int_equal(mailbox_delete(md, "a", &notfound, &error), -1);
+	assert_false(notfound);
+	assert_int_equal(mailbox_rename(md, "a", "Ä", &notfound, &error), 0);
+	p = xasprintf("%s/.&AMQ-.b.c/cur", md);
+	assert_int_equal(stat(p, &st), 0);
+	free(p);
+	assert_int_equal(mailbox_rename(md, "nope", "x", &notfound, &error),
+			 -1);
+	assert_true(notfound);
+	assert_int_equal(mailbox_rename(md, "Ä", "Trash", &notfound, &error),
+			 -1);
+	assert_int_equal(mailbox_delete(md, "Ä.b.c", &notfound, &error), 0);
+	p = xasprintf("%s/.&AMQ-.b.c", md);
+	assert_int_equal(stat(p, &st), -1);
+	free(p);
+	assert_int_equal(mailbox_delete(md, "Ä.b.c", &notfound, &error), -1);
+	assert_true(notfound);
+	assert_int_equal(mailbox_delete(md, "INBOX", &notfound, &error), -1);
+	/* Renaming INBOX moves its messages and leaves it empty. */
+	deliver(md, "1\n");
+	deliver(md, "2\n");
+	{
+		struct mailbox *mb = open_ok(md, "INBOX", 0);
+
+		mailbox_close(&mb);
+	}
+	assert_int_equal(mailbox_rename(md, "INBOX", "Old", &notfound, &error),
+			 0);
+	{
+		struct mailbox *mb = open_ok(md, "INBOX", 0);
+
+		assert_int_equal(mailbox_count(mb), 0);
+		mailbox_close(&mb);
+		mb = open_ok(md, "Old", 0);
+		assert_int_equal(mailbox_count(mb), 2);
+		mailbox_close(&mb);
+	}
+	/* A folder that does not exist, and MAILBOX_CREATE. */
+	{
+		struct mailbox *mb =
+			mailbox_open(md, "Nope", 0, &notfound, &error);
+
+		assert_null(mb);
+		assert_true(notfound);
+		mb = open_ok(md, "Nope", MAILBOX_CREATE);
+		mailbox_close(&mb);
+	}
+	testlib_rmtree(dir);
+	free(md);
+	free(dir);
+}
+
+static void test_copy(void **state)
+{
+	char *dir = testlib_tmpdir(), *md = xasprintf("%s/Maildir", dir);
+	const char *kw[] = {"Work"};
+	struct mailbox *a, *b;
+	const char *error;
+	uint32_t uid;
+	bool notfound;
+
+	(void)state;
+	deliver(md, "Subject: c\n\nbody\n");
+	a = open_ok(md, "INBOX", 0);
+	b = open_ok(md, "Sent", MAILBOX_CREATE);
+	store_ok(a, 0, '+', MAIL_SEEN, kw, 1);
+	assert_int_equal(mailbox_copy(a, 0, b, &uid, &error), 0);
+	assert_int_equal(uid, 1);
+	sync_ok(b, NULL);
+	assert_int_equal(mailbox_count(b), 1);
+	assert_int_equal(mailbox_msg(b, 0)->flags & ~MAIL_RECENT, MAIL_SEEN);
+	assert_int_equal(mailbox_msg(b, 0)->keywords, 1);
+	assert_int_equal(mailbox_msg(b, 0)->size, mailbox_msg(a, 0)->size);
+	assert_int_equal(mailbox_msg(b, 0)->internal,
+			 mailbox_msg(a, 0)->internal);
+	mailbox_close(&a);
+	mailbox_close(&b);
+	/* The copy is a hard link of the same file. */
+	a = mailbox_open(md, "Sent", 0, &notfound, &error);
+	assert_non_null(a);
+	{
+		char *p = xasprintf("%s/%s", mailbox_path(a),
+				    mailbox_msg(a, 0)->name);
+		struct stat st;
+
+		assert_int_equal(stat(p, &st), 0);
+		assert_int_equal(st.st_nlink, 2);
+		free(p);
+	}
+	mailbox_close(&a);
+	testlib_rmtree(dir);
+	free(md);
+	free(dir);
+}
+
+static void test_wait_fd(void **state)
+{
+	char *dir = testlib_tmpdir(), *md = xasprintf("%s/Maildir", dir);
+	struct mailbox_changes ch;
+	struct mailbox *mb;
+	struct pollfd pfd;
+
+	(void)state;
+	deliver(md, "1\n");
+	mb = open_ok(md, "INBOX", 0);
+	pfd.fd = mailbox_wait_fd(mb);
+	pfd.events = POLLIN;
+	assert_true(pfd.fd >= 0);
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+	deliver(md, "2\n");
+	assert_int_equal(poll(&pfd, 1, 1000), 1);
+	mailbox_wait_drain(mb);
+	sync_ok(mb, &ch);
+	assert_int_equal(ch.new_count, 1);
+	mailbox_changes_free(&ch);
+	mailbox_close(&mb);
+	testlib_rmtree(dir);
+	free(md);
+	free(dir);
+}
+
+static double now_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec * 1000 + (double)tv.tv_usec / 1000;
+}
+
+/*
+ * test_large - 20,000 messages that are FIFOs: opening one for reading
+ * would block (the alarm fails the test), stat works.  The second open
+ * must not even stat: a changed mtime is not seen.
+ */
+static void test_large(void **state)
+{
+	char *dir = testlib_tmpdir(), *md = xasprintf("%s/Maildir", dir);
+	char *cur = xasprintf("%s/cur", md);
+	struct mailbox *mb;
+	char name[256];
+	double t0, t1, t2;
+	const size_t n = 20000;
+	const char *error;
+
+	(void)state;
+	assert_int_equal(mkdir(md, 0700), 0);
+	assert_int_equal(mkdir(cur, 0700), 0);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "%s/%zu.M%zuP1.host,S=%zu:2,S",
+			 cur, 1700000000 + i, i, 100 + i);
+		assert_int_equal(mkfifo(name, 0600), 0);
+	}
+	alarm(120);
+	t0 = now_ms();
+	mb = open_ok(md, "INBOX", 0);
+	t1 = now_ms();
+	assert_int_equal(mailbox_count(mb), n);
+	assert_int_equal(mailbox_msg(mb, 0)->size, 100);
+	assert_int_equal(mailbox_msg(mb, n - 1)->uid, n);
+	assert_int_equal(mailbox_msg(mb, n - 1)->size, 100 + n - 1);
+	mailbox_close(&mb);
+	snprintf(name, sizeof(name), "%s/%zu.M%zuP1.host,S=%zu:2,S", cur,
+		 (size_t)1700000000, (size_t)0, (size_t)100);
+	{
+		struct timespec ts[2] = {{12345, 0}, {12345, 0}};
+
+		assert_int_equal(utimensat(AT_FDCWD, name, ts, 0), 0);
+	}
+	t2 = now_ms();
+	mb = open_ok(md, "INBOX", 0);
+	print_message("first open %.1f ms, second %.1f ms (%zu messages)\n",
+		      t1 - t0, now_ms() - t2, n);
+	assert_int_equal(mailbox_count(mb), n);
+	assert_true(mailbox_msg(mb, 0)->internal != 12345);
+	t2 = now_ms();
+	sync_ok(mb, NULL);
+	print_message("sync %.1f ms\n", now_ms() - t2);
+	/* Flag every message, then expunge half: one append each. */
+	for (size_t i = 0; i < n; i += 2)
+		store_ok(mb, i, '+', MAIL_DELETED, NULL, 0);
+	assert_int_equal(mailbox_expunge(mb, NULL, 0, &error), 0);
+	sync_ok(mb, NULL);
+	assert_int_equal(mailbox_count(mb), n / 2);
+	mailbox_close(&mb);
+	mb = open_ok(md, "INBOX", 0);
+	assert_int_equal(mailbox_count(mb), n / 2);
+	assert_int_equal(mailbox_msg(mb, 0)->uid, 2);
+	mailbox_close(&mb);
+	alarm(0);
+	testlib_rmtree(dir);
+	free(cur);
+	free(md);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_new_to_cur),
+		cmocka_unit_test(test_no_uid_reuse),
+		cmocka_unit_test(test_two_handles),
+		cmocka_unit_test(test_readonly),
+		cmocka_unit_test(test_flags_keywords),
+		cmocka_unit_test(test_uidlist_import),
+		cmocka_unit_test(test_corrupt_index),
+		cmocka_unit_test(test_folders),
+		cmocka_unit_test(test_copy),
+		cmocka_unit_test(test_wait_fd),
+		cmocka_unit_test(test_large),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
