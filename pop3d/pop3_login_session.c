@@ -293,7 +293,7 @@ static void session_dispatch(struct pop3_login_session *s, const char *line,
 		break;
 	default:
 		/* TRANSACTION-state commands before login. */
-		pop3_login_bad(s, "Unknown command.");
+		pop3_login_bad(s, pop3_cmd_error_text(POP3_CMD_ERR_UNKNOWN));
 		break;
 	}
 }

@@ -101,7 +101,7 @@ struct pop3d_session {
 	struct bufferevent *bev;
 	struct event *timer; /* close polling */
 	char *user;
-	char *client; /* "rip=127.0.0.1" for the log */
+	char *client; /* the client's address, for the log */
 	struct mailbox *mb;
 	int lock_fd;
 	uint32_t uidvalidity;
@@ -111,6 +111,7 @@ struct pop3d_session {
 	struct strbuf line;
 	struct strbuf out; /* a filtered chunk of a message */
 	unsigned bad_commands;
+	unsigned close_ticks;
 	bool closing;
 	bool quit; /* QUIT was processed: "Logged out" */
 	const char *close_reason;
