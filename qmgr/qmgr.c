@@ -16,9 +16,11 @@
  *	see qmgr_message.c for what happens to each.
  *
  *	Everything runs in one libevent loop: requests to the delivery
- *	agents are non-blocking (qmgr_deliver.c), at most
- *	local_destination_concurrency_limit at once.  Scans and queue-file
- *	work are short local file operations.
+ *	agents are non-blocking (qmgr_deliver.c), per destination at most
+ *	default_destination_concurrency_limit at once
+ *	(local_destination_concurrency_limit for local), in all at most
+ *	default_process_limit.  Scans and queue-file work are short local
+ *	file operations.
  *
  * DIAGNOSTICS
  *	A queue directory that cannot be made is fatal; a message that
@@ -108,8 +110,15 @@ static void qmgr_init(struct server *srv)
 	qm->virtual_alias_maps =
 		maps_list_create("virtual_alias_maps", specs, nspecs, 0);
 	qm->active_limit = config_int(cfg, "qmgr_message_active_limit");
-	qm->concurrency =
+	qm->local_concurrency =
 		config_int(cfg, "local_destination_concurrency_limit");
+	qm->dest_concurrency =
+		config_int(cfg, "default_destination_concurrency_limit");
+	qm->process_limit = config_int(cfg, "default_process_limit");
+	qm->rcpt_limit = config_int(cfg, "default_destination_recipient_limit");
+	qm->cohort_limit =
+		config_int(cfg, "destination_concurrency_failed_cohort_limit");
+	qm->delay_warning = config_time(cfg, "delay_warning_time");
 	qm->min_backoff = config_time(cfg, "minimal_backoff_time");
 	qm->max_backoff = config_time(cfg, "maximal_backoff_time");
 	if (qm->max_backoff < qm->min_backoff)
@@ -119,6 +128,7 @@ static void qmgr_init(struct server *srv)
 	qm->queue_run_delay = config_time(cfg, "queue_run_delay");
 	if ((qm->res = resolver_create(cfg, &error)) == NULL)
 		log_fatal("%s", error);
+	qmgr_transport_init(qm);
 	qm->scan_event = evtimer_new(qm->base, scan_cb, qm);
 	qm->run_timer = evtimer_new(qm->base, run_cb, qm);
 	if (qm->scan_event == NULL || qm->run_timer == NULL)
@@ -137,6 +147,7 @@ static void qmgr_exit(struct server *srv)
 	struct qmgr *qm = server_ctx(srv);
 
 	qmgr_deliver_free_all(qm);
+	qmgr_transport_free(qm);
 	maps_list_free(&qm->virtual_alias_maps);
 	while (qm->msgs != NULL) {
 		struct qmgr_msg *next = qm->msgs->next;

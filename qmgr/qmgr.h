@@ -5,9 +5,11 @@
  * qmgr_scan.c: incoming/, due deferred/ and (at start) active/;
  * qmgr_message.c: load a message, expand and classify its recipients,
  *	finish it (mark, bounce, defer or remove);
- * qmgr_deliver.c: deliver/1 requests to the delivery agents, result/1;
+ * qmgr_transport.c: the transport and next hop of an address;
+ * qmgr_deliver.c: per-destination queues, deliver/1 requests to the
+ *	delivery agents, result/1;
  * qmgr_defer.c: defer logs, backoff, move to deferred/;
- * qmgr_bounce.c: non-delivery notices (RFC 3464).
+ * qmgr_bounce.c: non-delivery and delay notices (RFC 3464).
  */
 #ifndef FACTEUR_QMGR_H
 #define FACTEUR_QMGR_H
@@ -27,8 +29,9 @@ struct qfile;
 /* Hash depths of the queue directories (docs/architecture.md). */
 #define QMGR_INCOMING_DEPTH 1
 #define QMGR_DEFERRED_DEPTH 1
-/* Recipients per deliver/1 request: keeps frames far below 64 KiB. */
-#define QMGR_RCPT_PER_REQUEST 20
+/* Longest transport name (a master.cf service) and next hop. */
+#define QMGR_TRANSPORT_MAX 64
+#define QMGR_NEXTHOP_MAX   512
 /* virtual_alias_maps nesting and fan-out limits (Postfix: 100, 1000). */
 #define QMGR_VALIAS_DEPTH_MAX	100
 #define QMGR_VALIAS_TARGETS_MAX 1000
@@ -51,6 +54,23 @@ struct qmgr_dest {
 	enum qmgr_outcome outcome;
 	char dsn[16];
 	char *reason;
+	char *remote_mta; /* from result/1, for the DSN; may be NULL */
+	char *diagnostic; /* "smtp; 550 ..." from result/1; may be NULL */
+};
+
+/* Where an address goes (qmgr_transport.c). */
+enum qmgr_route_kind {
+	QMGR_ROUTE_AGENT,   /* a deliver/1 request to private/transport */
+	QMGR_ROUTE_ERROR,   /* bounce (or defer, 4.x.y) with nexthop's text */
+	QMGR_ROUTE_DISCARD, /* drop, logged as sent */
+	QMGR_ROUTE_DEFER,   /* cannot route now (table failure) */
+};
+
+struct qmgr_route {
+	enum qmgr_route_kind kind;
+	char transport[QMGR_TRANSPORT_MAX + 1];
+	char *nexthop; /* AGENT: the next hop; others: the text */
+	char dsn[16];  /* ERROR, DISCARD, DEFER */
 };
 
 /* A message in active/. */
@@ -66,6 +86,7 @@ struct qmgr_msg {
 };
 
 struct qmgr_req;
+struct qmgr_queue;
 
 struct maps_list;
 
@@ -77,15 +98,26 @@ struct qmgr {
 	const char *myhostname;
 	struct resolver *res;
 	struct maps_list *virtual_alias_maps;
+	struct maps_list *transport_maps;
+	/* transport and next hop (NULL: the domain) per class */
+	char *local_transport, *local_nexthop;
+	char *virtual_transport, *virtual_nexthop;
+	char *default_transport, *default_nexthop;
 	long long active_limit;
-	long long concurrency;
+	long long process_limit;     /* requests in flight, all queues */
+	long long local_concurrency; /* per queue of transport "local" */
+	long long dest_concurrency;  /* per queue of any other transport */
+	long long rcpt_limit;	     /* recipients per request */
+	long long cohort_limit;	     /* failed requests before suspension */
+	long long delay_warning;     /* seconds; 0: no delay notices */
 	long long min_backoff, max_backoff;
 	long long max_lifetime, bounce_lifetime;
 	long long queue_run_delay;
 	struct qmgr_msg *msgs;
 	size_t msg_count;
-	struct qmgr_req *queue_head, *queue_tail; /* waiting requests */
-	unsigned busy;				  /* requests in flight */
+	struct qmgr_queue *queues; /* one per transport + next hop */
+	unsigned busy;		   /* requests in flight */
+	bool dispatching, redispatch;
 	struct event *run_timer;  /* queue_run_delay: due deferred/ */
 	struct event *scan_event; /* a scan soon (wakeup, bounce) */
 	bool scan_deferred;	  /* the next scan includes deferred/ */
@@ -106,14 +138,31 @@ void qmgr_message_activate(struct qmgr *qm, const char *id);
 /* A dest got its outcome; finishes the message after the last one. */
 void qmgr_message_outcome(struct qmgr_msg *msg, struct qmgr_dest *dest,
 			  enum qmgr_outcome outcome, const char *dsn,
-			  const char *reason);
+			  const char *reason, const char *remote_mta,
+			  const char *diagnostic);
 void qmgr_message_free(struct qmgr_msg **msgp);
 /* The age of a message in seconds (from its arrival time). */
 double qmgr_message_age(const struct qmgr_msg *msg);
 
+/* qmgr_transport.c */
+/* Defaults from main.cf (fatal when malformed), transport_maps. */
+void qmgr_transport_init(struct qmgr *qm);
+void qmgr_transport_free(struct qmgr *qm);
+/* The route of dest; release it with qmgr_route_release(). */
+void qmgr_transport_route(struct qmgr *qm, const struct qmgr_dest *dest,
+			  struct qmgr_route *route);
+void qmgr_route_release(struct qmgr_route *route);
+
 /* qmgr_deliver.c */
+/*
+ * qmgr_deliver_add - deliver these dests of msg (all with the same
+ * transport and next hop) in requests of at most rcpt_limit.  When the
+ * destination is suspended their outcomes (deferred) are recorded at
+ * once, so the caller must hold msg (its unfinished count) meanwhile.
+ */
 void qmgr_deliver_add(struct qmgr *qm, struct qmgr_msg *msg,
-		      const char *transport, size_t *dests, size_t count);
+		      const char *transport, const char *nexthop, size_t *dests,
+		      size_t count);
 void qmgr_deliver_free_all(struct qmgr *qm);
 
 /* qmgr_defer.c */
@@ -125,11 +174,13 @@ void qmgr_defer_remove_logs(struct qmgr *qm, const char *id);
 /* qmgr_bounce.c */
 /*
  * qmgr_bounce_send - queue one non-delivery notice to the sender for the
- * dests listed (their outcome BOUNCED, or DEFERRED when expired).
+ * dests listed (their outcome BOUNCED, or DEFERRED when expired), or
+ * with delay, a delay notice for deferred dests (Action: delayed).
  * Returns 0 when the notice is committed in incoming/ (or none was
  * needed: null sender), -1 when it could not be written (logged).
  */
-int qmgr_bounce_send(struct qmgr_msg *msg, size_t *dests, size_t count);
+int qmgr_bounce_send(struct qmgr_msg *msg, size_t *dests, size_t count,
+		     bool delay);
 
 /* qmgr_log_delivery - the Postfix line for an outcome qmgr decides */
 void qmgr_log_delivery(struct qmgr_msg *msg, const struct qmgr_dest *dest,

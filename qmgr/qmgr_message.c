@@ -16,10 +16,11 @@
  *	line "ID: from=<sender>, size=N, nrcpt=N (queue active)", expands
  *	each pending recipient through virtual_alias_maps (Postfix's
  *	cleanup does it at arrival; we do it before each delivery, so a
- *	changed table applies to deferred mail too), classifies each
- *	address (resolve.h) and hands the LOCAL and VIRTUAL ones to local
- *	(qmgr_deliver.c).  RELAY addresses are deferred with 4.4.1 until the
- *	smtp client exists.
+ *	changed table applies to deferred mail too), routes each address
+ *	to a transport and next hop (qmgr_transport.c) and hands them to
+ *	the agents, the addresses with the same route in one batch
+ *	(qmgr_deliver.c).  Routes to error: and discard: are settled here,
+ *	as bounced and sent.
  *
  *	When every address has an outcome the message is finished: a queue
  *	recipient is delivered (D) when all its addresses were sent,
@@ -30,6 +31,12 @@
  *	<>) expire: they are returned to the sender like bounces.  A file
  *	whose recipients are all done is removed ("ID: removed"), else it
  *	goes to deferred/ (qmgr_defer.c).
+ *
+ *	Delay notices: when delay_warning_time is set and a message that
+ *	goes back to deferred/ is older than that, its deferred recipients
+ *	that were not warned yet (and whose NOTIFY allows DELAY) get one
+ *	notice; they are then flagged in the queue file
+ *	(QFILE_RCPT_DELAY_WARNED), so each is warned once.
  *
  * DIAGNOSTICS
  *	Warnings for files that cannot be read, moved or marked; the
@@ -225,6 +232,8 @@ void qmgr_message_free(struct qmgr_msg **msgp)
 	for (size_t i = 0; i < msg->dest_count; i++) {
 		free(msg->dests[i].address);
 		free(msg->dests[i].reason);
+		free(msg->dests[i].remote_mta);
+		free(msg->dests[i].diagnostic);
 	}
 	free(msg->dests);
 	qfile_free(&msg->q);
@@ -253,6 +262,55 @@ static bool wants_notice(unsigned int notify)
 	if (notify & QFILE_NOTIFY_NEVER)
 		return false;
 	return notify == 0 || (notify & QFILE_NOTIFY_FAILURE) != 0;
+}
+
+/* wants_delay_notice - whether NOTIFY= asks for a delay notice */
+static bool wants_delay_notice(unsigned int notify)
+{
+	if (notify & QFILE_NOTIFY_NEVER)
+		return false;
+	return notify == 0 || (notify & QFILE_NOTIFY_DELAY) != 0;
+}
+
+/*
+ * delay_notice - a message that stays deferred: one delay notice for
+ * its deferred recipients not warned yet, when it is old enough.
+ */
+static void delay_notice(struct qmgr_msg *msg, const int *state)
+{
+	struct qmgr *qm = msg->qm;
+	struct qfile *q = msg->q;
+	size_t *list, count = 0;
+	const char *error;
+
+	if (qm->delay_warning <= 0 || q->sender[0] == '\0' ||
+	    qmgr_message_age(msg) <= (double)qm->delay_warning)
+		return;
+	list = xcalloc(msg->dest_count + 1, sizeof(*list));
+	for (size_t i = 0; i < msg->dest_count; i++) {
+		const struct qmgr_dest *d = &msg->dests[i];
+		const struct qfile_rcpt *r = &q->rcpts[d->rcpt];
+
+		if (d->outcome == QMGR_DEFERRED &&
+		    state[d->rcpt] == QFILE_RCPT_PENDING && !r->delay_warned &&
+		    wants_delay_notice(r->notify))
+			list[count++] = i;
+	}
+	if (count > 0 && qmgr_bounce_send(msg, list, count, true) == 0) {
+		for (size_t i = 0; i < count; i++) {
+			struct qfile_rcpt *r =
+				&q->rcpts[msg->dests[list[i]].rcpt];
+
+			if (r->delay_warned)
+				continue; /* two addresses of one recipient */
+			r->delay_warned = true;
+			if (qfile_mark_delay_warned(q->fd, r->status_offset,
+						    &error) < 0)
+				log_warn("%s: mark recipient %s: %s", msg->id,
+					 r->address, error);
+		}
+	}
+	free(list);
 }
 
 /* finish - every dest has its outcome: mark, bounce, defer or remove */
@@ -298,7 +356,7 @@ static void finish(struct qmgr_msg *msg)
 		}
 	}
 	if (notice_count > 0 &&
-	    qmgr_bounce_send(msg, notice, notice_count) < 0) {
+	    qmgr_bounce_send(msg, notice, notice_count, false) < 0) {
 		/* No notice, no mark: try again with the next attempt. */
 		for (size_t i = 0; i < notice_count; i++)
 			state[msg->dests[notice[i]].rcpt] = QFILE_RCPT_PENDING;
@@ -315,6 +373,8 @@ static void finish(struct qmgr_msg *msg)
 			pending++;
 		}
 	}
+	if (pending > 0 && !expired)
+		delay_notice(msg, state);
 	unlink_msg(msg);
 	if (pending == 0) {
 		if (unlink(msg->path) < 0)
@@ -335,7 +395,8 @@ static void finish(struct qmgr_msg *msg)
 /* qmgr_message_outcome - record one outcome; finish after the last */
 void qmgr_message_outcome(struct qmgr_msg *msg, struct qmgr_dest *dest,
 			  enum qmgr_outcome outcome, const char *dsn,
-			  const char *reason)
+			  const char *reason, const char *remote_mta,
+			  const char *diagnostic)
 {
 	if (dest->outcome != QMGR_TODO && dest->outcome != QMGR_INFLIGHT)
 		log_panic("%s: second outcome for %s", msg->id, dest->address);
@@ -343,8 +404,66 @@ void qmgr_message_outcome(struct qmgr_msg *msg, struct qmgr_dest *dest,
 	snprintf(dest->dsn, sizeof(dest->dsn), "%s", dsn);
 	free(dest->reason);
 	dest->reason = xstrdup(reason);
+	free(dest->remote_mta);
+	dest->remote_mta = remote_mta != NULL ? xstrdup(remote_mta) : NULL;
+	free(dest->diagnostic);
+	dest->diagnostic = diagnostic != NULL ? xstrdup(diagnostic) : NULL;
 	if (--msg->unfinished == 0)
 		finish(msg);
+}
+
+/* The routes route_cmp compares (qsort has no context argument). */
+static const struct qmgr_route *sort_routes;
+
+/* same_route - whether dests i and j share transport and next hop */
+static bool same_route(size_t i, size_t j)
+{
+	const struct qmgr_route *x = &sort_routes[i], *y = &sort_routes[j];
+
+	return strcmp(x->transport, y->transport) == 0 &&
+	       strcmp(x->nexthop, y->nexthop) == 0;
+}
+
+/* route_cmp - order dest indexes by transport, next hop, index */
+static int route_cmp(const void *a, const void *b)
+{
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	const struct qmgr_route *x = &sort_routes[i], *y = &sort_routes[j];
+	int c = strcmp(x->transport, y->transport);
+
+	if (c == 0)
+		c = strcmp(x->nexthop, y->nexthop);
+	if (c == 0)
+		c = i < j ? -1 : i > j;
+	return c;
+}
+
+/*
+ * settle - an outcome qmgr decides itself: error: (bounced, or deferred
+ * for a 4.x.y status), discard: (sent), or a route that failed
+ * (deferred).  msg is held by the caller.
+ */
+static void settle(struct qmgr_msg *msg, struct qmgr_dest *d,
+		   const struct qmgr_route *rt)
+{
+	enum qmgr_outcome outcome;
+	const char *status;
+
+	snprintf(d->dsn, sizeof(d->dsn), "%s", rt->dsn);
+	free(d->reason);
+	d->reason = xstrdup(rt->nexthop);
+	if (rt->kind == QMGR_ROUTE_DISCARD) {
+		outcome = QMGR_SENT;
+		status = "sent";
+	} else if (rt->kind == QMGR_ROUTE_ERROR && rt->dsn[0] == '5') {
+		outcome = QMGR_BOUNCED;
+		status = "bounced";
+	} else {
+		outcome = QMGR_DEFERRED;
+		status = "deferred";
+	}
+	qmgr_log_delivery(msg, d, "none", status);
+	qmgr_message_outcome(msg, d, outcome, rt->dsn, rt->nexthop, NULL, NULL);
 }
 
 /* qmgr_message_activate - load active/ID and start its deliveries */
@@ -354,7 +473,8 @@ void qmgr_message_activate(struct qmgr *qm, const char *id)
 	char *path = xasprintf("%s/active/%s", qm->queue_dir, id);
 	struct qfile *q = NULL;
 	const char *error;
-	size_t *local, nlocal = 0, count;
+	struct qmgr_route *routes;
+	size_t *batch, nbatch = 0, count;
 	int r;
 
 	for (struct qmgr_msg *m = qm->msgs; m != NULL; m = m->next) {
@@ -405,30 +525,41 @@ void qmgr_message_activate(struct qmgr *qm, const char *id)
 	}
 	count = msg->dest_count;
 	msg->unfinished = count + 1; /* +1: held until set up below */
-	local = xcalloc(count + 1, sizeof(*local));
+	routes = xcalloc(count + 1, sizeof(*routes));
+	batch = xcalloc(count + 1, sizeof(*batch));
 	for (size_t i = 0; i < count; i++) {
 		struct qmgr_dest *d = &msg->dests[i];
+		struct qmgr_route *rt = &routes[i];
 
 		if (d->outcome == QMGR_DEFERRED) {
 			/* virtual_alias_maps failed above */
 			qmgr_log_delivery(msg, d, "none", "deferred");
 			msg->unfinished--;
-		} else if (d->cls == RESOLVE_RELAY) {
-			snprintf(d->dsn, sizeof(d->dsn), "4.4.1");
-			d->reason = xstrdup(
-				"delivery via smtp is not available yet");
-			d->outcome = QMGR_DEFERRED;
-			qmgr_log_delivery(msg, d, "none", "deferred");
-			msg->unfinished--;
-		} else {
-			d->outcome = QMGR_INFLIGHT;
-			local[nlocal++] = i;
+			continue;
 		}
+		qmgr_transport_route(qm, d, rt);
+		if (rt->kind != QMGR_ROUTE_AGENT) {
+			settle(msg, d, rt);
+			continue;
+		}
+		d->outcome = QMGR_INFLIGHT;
+		batch[nbatch++] = i;
 	}
-	/* Last: a failure to reach the agent records outcomes at once. */
-	if (nlocal > 0)
-		qmgr_deliver_add(qm, msg, "local", local, nlocal);
-	free(local);
+	/* Same transport and next hop: one batch (in address order). */
+	sort_routes = routes;
+	qsort(batch, nbatch, sizeof(*batch), route_cmp);
+	for (size_t i = 0, j; i < nbatch; i = j) {
+		for (j = i + 1; j < nbatch && same_route(batch[i], batch[j]);
+		     j++)
+			;
+		/* Last: a failure to reach the agent records outcomes at once. */
+		qmgr_deliver_add(qm, msg, routes[batch[i]].transport,
+				 routes[batch[i]].nexthop, batch + i, j - i);
+	}
+	for (size_t i = 0; i < count; i++)
+		qmgr_route_release(&routes[i]);
+	free(routes);
+	free(batch);
 	/* Release the hold: finishes now when nothing went to an agent. */
 	if (--msg->unfinished == 0)
 		finish(msg);

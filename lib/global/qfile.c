@@ -19,6 +19,7 @@
  *	int qfile_read_buf(data, size, limits, q_r, error_r);
  *	ssize_t qfile_content_pread(q, fd, buf, len, pos);
  *	int qfile_mark_recipient(fd, offset, status, error_r);
+ *	int qfile_mark_delay_warned(fd, offset, error_r);
  *	void qfile_free(struct qfile **qp);
  *
  * DESCRIPTION
@@ -953,7 +954,7 @@ static int parse_rcpt(struct parser *p, const unsigned char *data, uint32_t len,
 	}
 	if (!valid_status(data[0]))
 		return corrupt(p, error_r, "bad recipient status");
-	if ((data[1] & ~QFILE_NOTIFY_MASK) != 0)
+	if ((data[1] & ~(QFILE_NOTIFY_MASK | QFILE_RCPT_DELAY_WARNED)) != 0)
 		return corrupt(p, error_r, "bad NOTIFY flags");
 	alen = get_be16(data + 2);
 	if (alen == 0)
@@ -969,7 +970,8 @@ static int parse_rcpt(struct parser *p, const unsigned char *data, uint32_t len,
 	if (memchr(data + RCPT_FIXED_SIZE, '\0', alen + olen) != NULL)
 		return corrupt(p, error_r, "NUL in recipient record");
 	r.status = data[0];
-	r.notify = data[1];
+	r.notify = data[1] & QFILE_NOTIFY_MASK;
+	r.delay_warned = (data[1] & QFILE_RCPT_DELAY_WARNED) != 0;
 	r.status_offset = (off_t)(p->off + QFILE_REC_HEADER_SIZE);
 	r.address = xstrndup((const char *)data + RCPT_FIXED_SIZE, alen);
 	r.orcpt = xstrndup((const char *)data + RCPT_FIXED_SIZE + alen, olen);
@@ -1297,6 +1299,39 @@ int qfile_mark_recipient(int fd, off_t offset, int status, const char **error_r)
 		return -1;
 	}
 	/* The size does not change, so fdatasync() suffices. */
+	if (fdatasync(fd) < 0) {
+		*error_r =
+			set_error("fdatasync queue file: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* qfile_mark_delay_warned - set the delay-notice flag durably */
+int qfile_mark_delay_warned(int fd, off_t offset, const char **error_r)
+{
+	unsigned char old[2], c;
+	ssize_t n;
+
+	n = pread(fd, old, 2, offset);
+	if (n != 2) {
+		*error_r = set_error("read recipient at offset %lld: %s",
+				     (long long)offset,
+				     n < 0 ? strerror(errno) : "end of file");
+		return -1;
+	}
+	if (!valid_status(old[0]) ||
+	    (old[1] & ~(QFILE_NOTIFY_MASK | QFILE_RCPT_DELAY_WARNED)) != 0) {
+		*error_r = set_error("offset %lld is not a recipient status",
+				     (long long)offset);
+		return -1;
+	}
+	c = old[1] | QFILE_RCPT_DELAY_WARNED;
+	if (pwrite(fd, &c, 1, offset + 1) != 1) {
+		*error_r = set_error("write flags at offset %lld: %s",
+				     (long long)offset + 1, strerror(errno));
+		return -1;
+	}
 	if (fdatasync(fd) < 0) {
 		*error_r =
 			set_error("fdatasync queue file: %s", strerror(errno));

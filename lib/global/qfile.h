@@ -102,6 +102,12 @@
 #define QFILE_NOTIFY_DELAY   0x04
 #define QFILE_NOTIFY_NEVER   0x08
 #define QFILE_NOTIFY_MASK    0x0f
+/*
+ * Kept in the same byte, set only by qmgr (qfile_mark_delay_warned(),
+ * never by a writer): a delay notice was sent for this recipient, so
+ * that delay_warning_time sends one notice, not one per attempt.
+ */
+#define QFILE_RCPT_DELAY_WARNED 0x80
 
 /* Attribute names that smtpd writes (others may follow, same syntax). */
 #define QFILE_ATTR_CLIENT_ADDR "client_address"
@@ -220,6 +226,7 @@ struct qfile_rcpt {
 	char *address;	     /* never empty */
 	char *orcpt;	     /* "" when there was none */
 	unsigned int notify; /* QFILE_NOTIFY_* */
+	bool delay_warned;   /* QFILE_RCPT_DELAY_WARNED was set */
 	int status;	     /* QFILE_RCPT_*, as read */
 	off_t status_offset; /* for qfile_mark_recipient() */
 };
@@ -321,5 +328,14 @@ ssize_t qfile_content_pread(const struct qfile *q, int fd, void *buf,
  */
 int qfile_mark_recipient(int fd, off_t offset, int status,
 			 const char **error_r);
+
+/*
+ * qfile_mark_delay_warned - set QFILE_RCPT_DELAY_WARNED in the NOTIFY
+ * byte that follows the status byte at offset (a status_offset), with
+ * pwrite(2) and fdatasync(2), after checking both bytes.  Returns 0 or
+ * -1 with *error_r as qfile_mark_recipient().  A lost mark sends the
+ * notice once more.
+ */
+int qfile_mark_delay_warned(int fd, off_t offset, const char **error_r);
 
 #endif

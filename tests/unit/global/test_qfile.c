@@ -324,6 +324,23 @@ static void test_mark_recipient(void **state)
 	assert_int_equal(qfile_open(path, false, NULL, &q, &error), 0);
 	assert_int_equal(q->rcpts[0].status, QFILE_RCPT_EXPIRED);
 	assert_int_equal(qfile_pending_count(q), 0);
+	assert_false(q->rcpts[0].delay_warned);
+	qfile_free(&q);
+
+	/* The delay-notice flag: kept apart from NOTIFY, checked first. */
+	assert_int_equal(qfile_open(path, true, NULL, &q, &error), 0);
+	assert_int_equal(qfile_mark_delay_warned(q->fd, off, &error), 0);
+	assert_int_equal(
+		qfile_mark_delay_warned(q->fd, q->content_offset, &error), -1);
+	assert_non_null(strstr(error, "not a recipient status"));
+	assert_int_equal(
+		qfile_mark_delay_warned(q->fd, q->file_size + 10, &error), -1);
+	qfile_free(&q);
+	assert_int_equal(qfile_open(path, false, NULL, &q, &error), 0);
+	assert_true(q->rcpts[0].delay_warned);
+	assert_false(q->rcpts[1].delay_warned);
+	assert_int_equal(q->rcpts[0].status, QFILE_RCPT_EXPIRED);
+	assert_int_equal(q->rcpts[0].notify, QFILE_NOTIFY_FAILURE);
 	qfile_free(&q);
 
 	free(path);
