@@ -116,6 +116,28 @@ const struct param_def param_table[] = {
 	{"home_mailbox", PARAM_STRING, "Maildir/", NOLIMIT,
 	 "Mailbox under a local user's home; only Maildir (trailing slash).",
 	 NULL},
+	{"imapd_disable_plaintext_auth", PARAM_BOOL, "yes", NOLIMIT,
+	 "imap-login refuses LOGIN and AUTHENTICATE before TLS and says "
+	 "LOGINDISABLED (Dovecot's disable_plaintext_auth).",
+	 NULL},
+	{"imapd_login_failure_limit", PARAM_INT, "3", 1, 1000,
+	 "Failed logins imap-login allows on one connection before it says "
+	 "BYE.",
+	 NULL},
+	{"imapd_login_timeout", PARAM_TIME, "180s", 1, 3600,
+	 "imap-login closes a connection idle this long before login "
+	 "(Dovecot: 3 minutes).",
+	 NULL},
+	{"imapd_tls_cert_file", PARAM_STRING, "$smtpd_tls_cert_file", NOLIMIT,
+	 "PEM file with the IMAP server's certificate chain.", NULL},
+	{"imapd_tls_key_file", PARAM_STRING, "$smtpd_tls_key_file", NOLIMIT,
+	 "PEM file with the IMAP server's private key.", NULL},
+	{"imapd_tls_security_level", PARAM_STRING, "may", NOLIMIT,
+	 "IMAP TLS: none; may (STARTTLS when a certificate is set); encrypt "
+	 "(no login before STARTTLS, a certificate is required).",
+	 NULL},
+	{"imapd_tls_wrappermode", PARAM_BOOL, "no", NOLIMIT,
+	 "Whether imap-login speaks TLS from the first byte (port 993).", NULL},
 	{"import_environment", PARAM_LIST, "TZ", NOLIMIT,
 	 "Environment variables that master passes on to its children.", NULL},
 	{"inet_interfaces", PARAM_LIST, "all", NOLIMIT,
