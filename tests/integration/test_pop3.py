@@ -114,7 +114,8 @@ class Env:
             "127.0.0.1:%d inet n - n - - %s\n"
             "127.0.0.1:%d inet n - n - - %s -o pop3d_tls_wrappermode=yes\n"
             "127.0.0.1:%d inet n - n - - %s"
-            " -o pop3d_disable_plaintext_auth=no -o pop3d_tls_cert_file=\n"
+            " -o pop3d_disable_plaintext_auth=no -o pop3d_tls_cert_file="
+            " -o pop3d_login_timeout=2s\n"
             "pop3d unix - n n - - %s\n"
             % (self.p25, SMTPD, QMGR, LOCAL, AUTH, self.p110, LOGIN,
                self.p995, LOGIN, self.pplain, LOGIN, POP3D))
@@ -320,6 +321,57 @@ def test_stls():
     r.close()
 
 
+def test_plaintext_allowed():
+    """pop3d_disable_plaintext_auth = no: USER/PASS without TLS; the
+    client's own socket is passed to pop3d (no relay)."""
+    p = poplib.POP3("127.0.0.1", ENV.pplain, timeout=30)
+    caps = p.capa()
+    assert "USER" in caps and "STLS" not in caps, caps
+    p.user(VUSER)
+    assert p.pass_(VPASS) == b"+OK Logged in."
+    assert p.stat()[0] >= 0
+    assert p.quit().startswith(b"+OK Logging out")
+    ENV.wait_log(r"Login: user=<%s>, method=PLAIN, rip=127\.0\.0\.1, "
+                 r"lport=%d$" % (re.escape(VUSER), ENV.pplain))
+    # Commands pipelined behind PASS reach pop3d, in order.
+    r = Raw(ENV.pplain)
+    r.line()
+    r.send(("USER %s\r\nPASS %s\r\nNOOP\r\nQUIT\r\n"
+            % (VUSER, VPASS)).encode())
+    assert r.line() == b"+OK"
+    assert r.line() == b"+OK Logged in."
+    assert r.line() == b"+OK"
+    assert r.line().startswith(b"+OK Logging out")
+    r.close()
+    # UTF-8 user names only after UTF8 (RFC 6856).
+    r = Raw(ENV.pplain)
+    r.line()
+    assert r.cmd("USER j\u00f6rg@" + VDOM) == \
+        b"-ERR Non-ASCII character without UTF8"
+    assert r.cmd("UTF8") == b"+OK UTF8 enabled."
+    assert r.cmd("USER j\u00f6rg@" + VDOM) == b"+OK"
+    # Ten bad commands end the session.
+    for i in range(8):
+        assert r.cmd("BAD%d" % i) == b"-ERR Unknown command"
+    assert r.cmd("BAD") == b"-ERR Unknown command"
+    assert r.line() == b"-ERR Too many bad commands."
+    try:
+        r.line()
+        raise AssertionError("still connected")
+    except (EOFError, ConnectionError):
+        pass
+    r.close()
+    # pop3d_login_timeout (2s here).
+    r = Raw(ENV.pplain)
+    r.line()
+    t = time.monotonic()
+    assert r.line() == b"-ERR Disconnected for inactivity."
+    assert 1.5 < time.monotonic() - t < 10
+    r.close()
+    ENV.wait_log(r"Disconnected \(inactivity\): user=<>, rip=127\.0\.0\.1, "
+                 r"lport=%d$" % ENV.pplain)
+
+
 def test_login_failures():
     p = ENV.pop_ssl()
     p.user(VUSER)
@@ -443,6 +495,29 @@ def test_retr_list_top_bytes():
     names = ENV.maildir(VUSER)
     assert len(names) == 2 and all(re.search(r":2,[A-Z]*S", x)
                                    for x in names), names
+
+
+def test_big_message():
+    """A message larger than the output window is streamed whole."""
+    line = "0123456789" * 7 + "\r\n"
+    body = line * 40000 + ".\r\n..\r\nend\r\n"  # about 2.9 MB
+    ENV.deliver(VUSER, "big", body)
+    p = ENV.login()
+    n = len(ENV.stored(VUSER))
+    resp, lines, _ = p.retr(n)
+    got = b"\r\n".join(lines) + b"\r\n"
+    want = crlf(ENV.stored(VUSER)["big"])
+    assert got == want, (len(got), len(want))
+    assert resp == b"+OK %d octets" % len(want), resp
+    # RETR again and TOP after it on the same connection: in order.
+    p._putcmd("RETR %d" % n)
+    p._putcmd("TOP %d 1" % n)
+    resp, lines, _ = p._getlongresp()
+    assert resp.startswith(b"+OK") and \
+        b"\r\n".join(lines) + b"\r\n" == want
+    resp, lines, _ = p._getlongresp()
+    assert resp == b"+OK" and lines[-1] == line.rstrip().encode(), lines
+    p.quit()
 
 
 def test_uidl_stable():
@@ -594,9 +669,11 @@ def main():
         ft.run_tests([
             test_greeting_capa_plaintext_refused,
             test_stls,
+            test_plaintext_allowed,
             test_login_failures,
             test_auth_plain,
             test_retr_list_top_bytes,
+            test_big_message,
             test_uidl_stable,
             test_dele_quit_and_drop,
             test_in_use,
