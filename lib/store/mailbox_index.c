@@ -311,12 +311,14 @@ void mbx_index_format_recent(uint32_t first_recent, struct strbuf *out)
  * fields in any order, unknown ones skipped) or "1 <uidvalidity>
  * <uidnext>" (version 1, Courier's).
  */
-static int uidlist_header(struct mbx_index *ix, const char *p, const char *end)
+static int uidlist_header(struct mbx_index *ix, const char *p, const char *end,
+			  unsigned *version_r)
 {
 	uint64_t version, v = 0, n = 0;
 
 	if (get_num(&p, end, 10, &version) < 0)
 		return -1;
+	*version_r = (unsigned)version;
 	if (version == 1) {
 		if (get_sp(&p, end) < 0 ||
 		    get_num(&p, end, UINT32_MAX, &v) < 0 ||
@@ -331,12 +333,14 @@ static int uidlist_header(struct mbx_index *ix, const char *p, const char *end)
 			sp = memchr(p, ' ', (size_t)(end - p));
 			if (sp == NULL)
 				sp = end;
-			if (p < sp && *p == 'V') {
+			if (p == sp)
+				return -1;
+			if (*p == 'V') {
 				p++;
 				if (get_num(&p, sp, UINT32_MAX, &v) < 0 ||
 				    p != sp)
 					return -1;
-			} else if (p < sp && *p == 'N') {
+			} else if (*p == 'N') {
 				p++;
 				if (get_num(&p, sp, UINT32_MAX, &n) < 0 ||
 				    p != sp)
@@ -360,7 +364,7 @@ static int uidlist_header(struct mbx_index *ix, const char *p, const char *end)
  * "<uid> <base>" (version 1).  UIDs must ascend.
  */
 static int uidlist_line(struct mbx_index *ix, const char *p, const char *end,
-			uint32_t *last_uid)
+			unsigned version, uint32_t *last_uid)
 {
 	uint64_t uid, size = UINT64_MAX, s;
 	const char *base = NULL;
@@ -380,11 +384,13 @@ static int uidlist_line(struct mbx_index *ix, const char *p, const char *end,
 			base = p + 1;
 			break;
 		}
-		sp = memchr(p, ' ', (size_t)(end - p));
-		if (sp == NULL) {
-			base = p; /* version 1: the name itself */
+		if (version == 1) {
+			base = p; /* the name itself */
 			break;
 		}
+		sp = memchr(p, ' ', (size_t)(end - p));
+		if (sp == NULL || sp == p)
+			return -1; /* version 3 names start with ':' */
 		if (*p == 'S') {
 			const char *q = p + 1;
 
@@ -413,6 +419,7 @@ int mbx_uidlist_parse(struct mbx_index *ix, const char *data, size_t len,
 {
 	const char *p = data, *end = data + len;
 	uint32_t last_uid = 0;
+	unsigned version = 0;
 	size_t line = 0;
 
 	while (p < end) {
@@ -424,11 +431,11 @@ int mbx_uidlist_parse(struct mbx_index *ix, const char *data, size_t len,
 		if (memchr(p, '\0', (size_t)(eol - p)) != NULL)
 			r = -1;
 		else if (line == 1)
-			r = uidlist_header(ix, p, eol);
+			r = uidlist_header(ix, p, eol, &version);
 		else if (eol == p)
 			r = 0; /* a blank line */
 		else
-			r = uidlist_line(ix, p, eol, &last_uid);
+			r = uidlist_line(ix, p, eol, version, &last_uid);
 		if (r < 0) {
 			snprintf(parse_error, sizeof(parse_error),
 				 "dovecot-uidlist: bad line %zu", line);
