@@ -83,7 +83,7 @@ struct login_session {
 #define LOGIN_SESSION_PROTO	 "session/1"
 #define LOGIN_MAIL_SESSION_PROTO "mail-session/1"
 /* The largest session/1 or mail-session/1 frame, header included. */
-#define LOGIN_SESSION_MAX 8192
+#define LOGIN_SESSION_MAX 16384
 /* Field limits checked by login_session_read(). */
 #define LOGIN_USER_MAX	 512 /* AUTH_USER_MAX */
 #define LOGIN_TAG_MAX	 128

@@ -479,6 +479,37 @@ def test_reload_keeps_logged_in_sessions():
         m.shutdown()
 
 
+def test_idle_worker_exits_and_root_owner_refused():
+    with ImapInstance(extra_main_cf="max_idle = 2s\n") as im:
+        if ROOT:
+            # A mailbox owned by root is never served.
+            home = os.path.join(im.inst.top, "vmail", "toor")
+            os.makedirs(home)
+            im.inst.facteur("user", "add", "toor@example.com", "-p", "pw",
+                            "-u", "0", "-g", "0", "-d", home, check=True)
+            r = Raw(im.plain_port)
+            r.line()
+            _, tagged = r.cmd("z1 LOGIN toor@example.com pw")
+            assert tagged.startswith("z1 NO [UNAVAILABLE]"), tagged
+            assert r.closed()
+            im.wait_log(r"refusing mailbox owner uid 0")
+        r = Raw(im.plain_port)
+        r.line()
+        _, tagged = r.cmd("i1 LOGIN %s \"%s\"" % (USER, PASSWORD))
+        first = logged_in(tagged)
+        r.close()
+        # No session for max_idle: the worker says so and goes.
+        ft.wait_for(lambda: not ft.process_alive(first["pid"]),
+                    timeout=15, what="the idle worker to exit")
+        r = Raw(im.plain_port)
+        r.line()
+        _, tagged = r.cmd("i2 LOGIN %s \"%s\"" % (USER, PASSWORD))
+        second = logged_in(tagged)
+        assert second["pid"] != first["pid"], (first, second)
+        check_worker(second)
+        r.close()
+
+
 if __name__ == "__main__":
     ft.run_tests([
         test_capability_before_and_after_starttls,
@@ -490,4 +521,5 @@ if __name__ == "__main__":
         test_garbage_and_overlong_commands,
         test_handover_failure_and_shutdown_bye,
         test_reload_keeps_logged_in_sessions,
+        test_idle_worker_exits_and_root_owner_refused,
     ])
