@@ -120,6 +120,10 @@ const struct param_def param_table[] = {
 	 "imap-login refuses LOGIN and AUTHENTICATE before TLS and says "
 	 "LOGINDISABLED (Dovecot's disable_plaintext_auth).",
 	 NULL},
+	{"imapd_idle_timeout", PARAM_TIME, "30m", 60, UNBOUNDED,
+	 "imapd ends an authenticated session after this long without a "
+	 "command, IDLE included (RFC 9051: at least 30 minutes).",
+	 NULL},
 	{"imapd_login_failure_limit", PARAM_INT, "3", 1, 1000,
 	 "Failed logins imap-login allows on one connection before it says "
 	 "BYE.",
@@ -127,6 +131,10 @@ const struct param_def param_table[] = {
 	{"imapd_login_timeout", PARAM_TIME, "180s", 1, 3600,
 	 "imap-login closes a connection idle this long before login "
 	 "(Dovecot: 3 minutes).",
+	 NULL},
+	{"imapd_max_literal_size", PARAM_SIZE, "10485760", 1024, UNBOUNDED,
+	 "Largest literal imapd accepts in one command, which bounds APPEND; "
+	 "keep it a bit over message_size_limit.",
 	 NULL},
 	{"imapd_tls_cert_file", PARAM_STRING, "$smtpd_tls_cert_file", NOLIMIT,
 	 "PEM file with the IMAP server's certificate chain.", NULL},
