@@ -130,7 +130,7 @@ static char *rule_for(const char *rules, const char *address, bool sleep_r,
 
 /* answer - the result/1 frame for one recipient */
 static void answer(struct strbuf *out, int64_t index, const char *rule,
-		   const char *nexthop)
+		   const char *id, const char *rcpt, const char *nexthop)
 {
 	char status[32] = "sent", dsn[16] = "2.0.0", code[8] = "250";
 	const char *text = "Ok";
@@ -147,6 +147,10 @@ static void answer(struct strbuf *out, int64_t index, const char *rule,
 		reason = xasprintf("%s %s %s", code, dsn, text);
 		diag = xasprintf("smtp; %s", reason);
 	}
+	/* The agent logs each outcome, as local and smtp do. */
+	log_info("%s: to=<%s>, relay=testagent[%s], delay=0, dsn=%s, "
+		 "status=%s (%s)",
+		 id, rcpt, nexthop, dsn, status, reason);
 	attr_writer_begin(&w, out, "result/1");
 	attr_put_int(&w, "index", index);
 	attr_put_str(&w, "status", status);
@@ -221,7 +225,7 @@ static void testagent_request(struct server *srv, int fd,
 		long ms;
 		char *rule = rule_for(ta->rules, rcpts[i], false, &ms);
 
-		answer(&out, i, rule, nexthop);
+		answer(&out, i, rule, id, rcpts[i], nexthop);
 		free(rule);
 	}
 	strbuf_appendf(&json, "{\"service\": ");

@@ -1,0 +1,365 @@
+"""qmgr's side of outbound mail: routing, batching, concurrency, dead
+destinations, remote failures and delay notices.
+
+The delivery agent is tests/integration/testagent (never installed), run by
+master as the services "testagent" and "lmtp": it answers deliver/1 as a
+rule file says (sent, deferred or bounced, with the remote reply as
+diagnostic and remote_mta; or a sleep) and logs every request it got as
+one JSON line, which the tests read: the transport (service) and next hop
+of each recipient, the batches, how many requests overlapped.  Messages go
+in with tests/integration/qinject; notices go to alice's Maildir through
+local.  Run as root, master and the agents stay root, qmgr runs as
+mail_owner and the mailbox belongs to "nobody"; as another user everything
+runs as that user.
+"""
+
+import glob
+import json
+import os
+import pwd
+import re
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import facteur_test as ft  # noqa: E402
+
+ROOT = os.geteuid() == 0
+QINJECT = os.path.join(ft.BUILDDIR, "tests", "integration", "qinject")
+TESTAGENT = os.path.join(ft.BUILDDIR, "tests", "integration", "testagent")
+QMGR = os.path.join(ft.BUILDDIR, "qmgr", "qmgr")
+LOCAL = os.path.join(ft.BUILDDIR, "local", "local")
+
+if ROOT:
+    try:
+        pwd.getpwnam("facteur")
+        MAIL_OWNER = "facteur"
+    except KeyError:
+        MAIL_OWNER = "nobody"
+    _nb = pwd.getpwnam("nobody")
+    MB_UID, MB_GID = _nb.pw_uid, _nb.pw_gid
+else:
+    MAIL_OWNER, MB_UID, MB_GID = None, os.getuid(), os.getgid()
+
+RULES = """\
+@slow.test sleep 700
+@dead.test deferred 4.4.1 - connect to mx.dead.test[192.0.2.1]:25: Connection refused
+@busy.test deferred 4.2.0 450 Mailbox busy, try later
+@reject.test bounced 5.1.1 550 User unknown
+@late.test deferred 4.2.0 450 Greylisted, try again later
+"""
+
+TRANSPORT = """\
+user@map.test testagent:[addr.example]:2526
+map.test testagent:domain-hop.example
+.sub.test lmtp:unix:/run/lmtp.sock
+exact.test lmtp:inet:127.0.0.1:24
+err.test error:5.1.1 No such mailbox here
+disc.test discard:dropped by policy
+nohop.test testagent:
+loc.test local:
+"""
+
+
+class Env:
+    def __init__(self, extra=""):
+        self.inst = ft.Instance(name="facteur-route")
+        top = self.top = self.inst.top
+        os.chmod(top, 0o755)
+        self.home = os.path.join(top, "home")
+        os.makedirs(os.path.join(self.home, "alice"))
+        os.chmod(self.home, 0o777 if ROOT else 0o755)
+        os.chown(os.path.join(self.home, "alice"), MB_UID, MB_GID)
+        self.alice = os.path.join(self.home, "alice", "Maildir")
+        ids = "%d:%d" % (MB_UID, MB_GID) if ROOT else ":"
+        with open(os.path.join(top, "passwd"), "w") as f:
+            f.write("alice@example.test:{PLAIN}x:%s::%s/alice::\n" % (ids, self.home))
+        self.rules = os.path.join(top, "rules")
+        with open(self.rules, "w") as f:
+            f.write(RULES)
+        self.requests = os.path.join(top, "requests.json")
+        self.transport = os.path.join(top, "transport")
+        with open(self.transport, "w") as f:
+            f.write(TRANSPORT)
+        self.inst.write_main_cf(
+            "mydestination = example.test\n"
+            "alias_maps =\n"
+            "auth_passwd_file = %s/passwd\n"
+            "default_transport = testagent\n"
+            "recipient_delimiter = +\n"
+            "transport_maps = texthash:%s\n"
+            "queue_run_delay = 1s\n"
+            % (top, self.transport) + extra
+            + ("mail_owner = %s\n" % MAIL_OWNER if ROOT else ""))
+        agent = "%s rules=%s log=%s" % (TESTAGENT, self.rules, self.requests)
+        self.inst.write_master_cf(
+            "qmgr unix n - n 300 1 %s -o max_idle=3600 -o max_use=1000000\n"
+            "local unix - n n - 4 %s\n"
+            "testagent unix - n n - 20 %s\n"
+            "lmtp unix - n n - 20 %s\n" % (QMGR, LOCAL, agent, agent))
+        self.inst.start()
+        ft.wait_for(lambda: os.path.exists(
+            os.path.join(self.inst.queue_dir, "public", "qmgr")), what="qmgr socket")
+
+    def inject(self, sender, rcpts, subject, opts=()):
+        kw = {"user": MAIL_OWNER} if ROOT else {}
+        content = ("From: alice@example.test\r\nTo: someone\r\nSubject: %s\r\n"
+                   "\r\nHello.\r\n" % subject).encode()
+        proc = subprocess.run(
+            [QINJECT] + list(opts) + [self.inst.queue_dir, sender] + list(rcpts),
+            input=content, capture_output=True, check=True, **kw)
+        return proc.stdout.decode().strip()
+
+    def reqs(self, qid=None):
+        try:
+            with open(self.requests) as f:
+                out = [json.loads(line) for line in f]
+        except FileNotFoundError:
+            return []
+        return [r for r in out if qid is None or r["queue_id"] == qid]
+
+    def wait_log(self, pattern, timeout=20):
+        return ft.wait_for(lambda: re.search(pattern, self.inst.log(), re.M),
+                           timeout=timeout, what="log /%s/" % pattern)
+
+    def mails(self):
+        out = []
+        for p in sorted(glob.glob(os.path.join(self.alice, "new", "*"))):
+            with open(p, "rb") as f:
+                out.append(f.read().decode(errors="replace"))
+        return out
+
+    def wait_mail(self, needle, timeout=20):
+        return ft.wait_for(lambda: [m for m in self.mails() if needle in m],
+                           timeout=timeout, what="mail with %r" % needle)
+
+
+ENV = None
+ENV2 = None
+
+
+def routes(qid):
+    """{recipient: (service, nexthop)} from the agent's requests."""
+    out = {}
+    for r in ENV.reqs(qid):
+        for a in r["rcpts"]:
+            out[a] = (r["service"], r["nexthop"])
+    return out
+
+
+def test_default_route_and_batching():
+    qid = ENV.inject("alice@example.test",
+                     ["a@one.test", "c@two.test", "b@one.test"], "batch")
+    ENV.wait_log(r"%s: removed" % qid)
+    reqs = sorted(ENV.reqs(qid), key=lambda r: r["nexthop"])
+    assert [(r["service"], r["nexthop"], r["rcpts"]) for r in reqs] == [
+        ("testagent", "one.test", ["a@one.test", "b@one.test"]),
+        ("testagent", "two.test", ["c@two.test"]),
+    ], reqs
+    assert all(r["sender"] == "alice@example.test" for r in reqs)
+
+
+def test_recipient_limit():
+    rcpts = ["r%d@many.test" % i for i in range(7)]
+    qid = ENV.inject("alice@example.test", rcpts, "limit")
+    ENV.wait_log(r"%s: removed" % qid)
+    sizes = sorted(len(r["rcpts"]) for r in ENV.reqs(qid))
+    assert sizes == [1, 3, 3], sizes  # default_destination_recipient_limit = 3
+    assert sorted(a for r in ENV.reqs(qid) for a in r["rcpts"]) == sorted(rcpts)
+
+
+def test_transport_maps():
+    rcpts = ["user@map.test", "other@map.test", "x@deep.sub.test", "x@sub.test",
+             "x@exact.test", "x@nohop.test", "User+ext@Map.Test"]
+    qid = ENV.inject("alice@example.test", rcpts, "maps")
+    ENV.wait_log(r"%s: removed" % qid)
+    got = routes(qid)
+    assert got == {
+        "user@map.test": ("testagent", "[addr.example]:2526"),      # address
+        "User+ext@Map.Test": ("testagent", "[addr.example]:2526"),  # sans extension
+        "other@map.test": ("testagent", "domain-hop.example"),      # domain
+        "x@deep.sub.test": ("lmtp", "unix:/run/lmtp.sock"),         # .parent
+        "x@sub.test": ("testagent", "sub.test"),   # .sub.test: subdomains only
+        "x@exact.test": ("lmtp", "inet:127.0.0.1:24"),
+        "x@nohop.test": ("testagent", "nohop.test"),  # empty nexthop: domain
+    }, got
+
+
+def test_error_and_discard():
+    qid = ENV.inject("alice@example.test", ["x@err.test", "y@disc.test"], "errdisc")
+    ENV.wait_log(r"%s: to=<x@err\.test>, relay=none, .*dsn=5\.1\.1, "
+                 r"status=bounced \(No such mailbox here\)$" % qid)
+    ENV.wait_log(r"%s: to=<y@disc\.test>, relay=none, .*dsn=2\.0\.0, "
+                 r"status=sent \(dropped by policy\)$" % qid)
+    ENV.wait_log(r"%s: removed" % qid)
+    assert ENV.reqs(qid) == [], ENV.reqs(qid)  # no agent involved
+    notice = ENV.wait_mail("X-Facteur-Queue-ID: %s" % qid)[0]
+    assert "Final-Recipient: rfc822; x@err.test" in notice, notice
+    assert "Status: 5.1.1" in notice and "Action: failed" in notice, notice
+    assert "Diagnostic-Code: X-Facteur; No such mailbox here" in notice, notice
+    assert "disc.test" not in notice.split("Content-Type: message/rfc822")[0]
+
+
+def test_local_transport_in_map():
+    qid = ENV.inject("alice@example.test", ["alice@loc.test"], "loc")
+    ENV.wait_log(r"%s: to=<alice@loc\.test>, relay=local, " % qid)
+    assert ENV.reqs(qid) == []
+
+
+def test_concurrency_cap():
+    qids = [ENV.inject("alice@example.test", ["x%d@slow.test" % i], "slow%d" % i)
+            for i in range(6)]
+    for q in qids:
+        ENV.wait_log(r"%s: removed" % q, timeout=40)
+    reqs = [r for q in qids for r in ENV.reqs(q)]
+    assert len(reqs) == 6, reqs
+    events = sorted([(r["start"], 1) for r in reqs] + [(r["end"], -1) for r in reqs],
+                    key=lambda e: (e[0], e[1]))
+    busy = peak = 0
+    for _, d in events:
+        busy += d
+        peak = max(peak, busy)
+    # default_destination_concurrency_limit = 2: parallel, never more.
+    assert peak == 2, (peak, reqs)
+
+
+def test_dead_destination_suspended():
+    q1 = ENV.inject("alice@example.test", ["a@dead.test"], "dead1")
+    ENV.wait_log(r"%s: to=<a@dead\.test>.*dsn=4\.4\.1, status=deferred" % q1)
+    ENV.wait_log(r"testagent\[dead\.test\]: delivery temporarily suspended for 5s: "
+                 r"connect to mx\.dead\.test\[192\.0\.2\.1\]:25: Connection refused")
+    q2 = ENV.inject("alice@example.test", ["b@dead.test", "c@dead.test"], "dead2")
+    ENV.wait_log(r"%s: to=<b@dead\.test>, relay=none, .*dsn=4\.4\.1, status=deferred "
+                 r"\(delivery temporarily suspended: connect to mx\.dead\.test" % q2)
+    ENV.wait_log(r"%s: to=<c@dead\.test>, relay=none, .*status=deferred "
+                 r"\(delivery temporarily suspended: " % q2)
+    # The second message never reached the agent: no connection attempt.
+    assert ENV.reqs(q2) == [], ENV.reqs(q2)
+    assert len(ENV.reqs(q1)) == 1
+    # After minimal_backoff_time (5 s) the destination is probed again.
+    ft.wait_for(lambda: len(ENV.reqs(q1)) + len(ENV.reqs(q2)) >= 2, timeout=30,
+                what="a probe after the suspension")
+
+
+def test_remote_deferral_in_mailq():
+    qid = ENV.inject("alice@example.test", ["x@busy.test"], "busy")
+    ENV.wait_log(r"%s: to=<x@busy\.test>.*dsn=4\.2\.0, status=deferred" % qid)
+    ft.wait_for(lambda: any(qid in p for p in glob.glob(
+        os.path.join(ENV.inst.queue_dir, "deferred", "*", "*"))), what="deferred file")
+    out = ENV.inst.facteur("queue", "-p", check=True).stdout
+    assert re.search(r"^%s\s.*alice@example\.test\n\s*\(450 4\.2\.0 Mailbox busy, "
+                     r"try later\)\n\s+x@busy\.test$" % qid, out, re.M), out
+    # Not a connection failure: the destination stays open.
+    assert "testagent[busy.test]: delivery temporarily suspended" not in ENV.inst.log()
+
+
+def test_remote_bounce_notice():
+    qid = ENV.inject("alice@example.test", ["who@reject.test"], "reject")
+    ENV.wait_log(r"%s: removed" % qid)
+    notice = ENV.wait_mail("X-Facteur-Queue-ID: %s" % qid)[0]
+    assert "Subject: Undelivered Mail Returned to Sender" in notice, notice
+    assert "<who@reject.test>: 550 5.1.1 User unknown" in notice, notice
+    report = notice.split("Content-Type: message/delivery-status", 1)[1]
+    assert re.search(r"\nFinal-Recipient: rfc822; who@reject\.test\n"
+                     r"Action: failed\nStatus: 5\.1\.1\n"
+                     r"Remote-MTA: dns; mx\.reject\.test\n"
+                     r"Diagnostic-Code: smtp; 550 5\.1\.1 User unknown\n", report), report
+
+
+def test_wildcard():
+    # A new table (new inode): qmgr reopens it within a second.
+    tmp = ENV.transport + ".new"
+    with open(tmp, "w") as f:
+        f.write(TRANSPORT + "* testagent:[wild.example]\n")
+    os.rename(tmp, ENV.transport)
+    time.sleep(1.5)
+    qid = ENV.inject("alice@example.test", ["x@any.test", "y@map.test"], "wild")
+    ENV.wait_log(r"%s: removed" % qid)
+    assert routes(qid) == {"x@any.test": ("testagent", "[wild.example]"),
+                           "y@map.test": ("testagent", "domain-hop.example")}, routes(qid)
+    # Local domains too: the wildcard applies to every address.
+    qid = ENV.inject("alice@example.test", ["alice@example.test"], "wild-local")
+    ENV.wait_log(r"%s: removed" % qid)
+    assert routes(qid) == {"alice@example.test": ("testagent", "[wild.example]")}
+
+
+def test_relayhost():
+    qid = ENV2.inject("alice@example.test", ["r@any.test", "s@other.test"], "relay")
+    ENV2.wait_log(r"%s: removed" % qid)
+    reqs = ENV2.reqs(qid)
+    # One destination, the relayhost: one request for both domains.
+    assert [(r["service"], r["nexthop"], sorted(r["rcpts"])) for r in reqs] == [
+        ("testagent", "[127.0.0.1]:2525", ["r@any.test", "s@other.test"])], reqs
+    # transport_maps wins over relayhost.
+    qid = ENV2.inject("alice@example.test", ["x@map.test"], "relay-map")
+    ENV2.wait_log(r"%s: removed" % qid)
+    assert [r["nexthop"] for r in ENV2.reqs(qid)] == ["domain-hop.example"]
+
+
+def test_delay_warning_once():
+    qid = ENV2.inject("alice@example.test", ["x@late.test"], "late")
+    never = ENV2.inject("alice@example.test", ["y@late.test"], "late-never",
+                        opts=["-N", "failure"])
+    null = ENV2.inject("", ["z@late.test"], "late-null")
+    ENV2.wait_log(r"%s: sender delay notification: \w+" % qid)
+    # More attempts go by (backoff 1-2 s) without a second notice.
+    ft.wait_for(lambda: ENV2.inst.log().count("%s: to=<x@late.test>" % qid) >= 4,
+                timeout=30, what="four attempts")
+    log = ENV2.inst.log()
+    assert log.count("%s: sender delay notification" % qid) == 1, log
+    assert "%s: sender delay notification" % never not in log
+    assert "%s: sender delay notification" % null not in log
+    notice = ENV2.wait_mail("X-Facteur-Queue-ID: %s" % qid)
+    assert len(notice) == 1, notice
+    n = notice[0]
+    assert "Subject: Delayed Mail (still being retried)" in n, n
+    assert "THIS IS A WARNING ONLY" in n, n
+    assert re.search(r"\nFinal-Recipient: rfc822; x@late\.test\nAction: delayed\n"
+                     r"Status: 4\.2\.0\nRemote-MTA: dns; mx\.\[127\.0\.0\.1\]:2525\n"
+                     r"Diagnostic-Code: smtp; 450 4\.2\.0 Greylisted, try again later\n"
+                     r"Will-Retry-Until: ", n), n
+    assert "Content-Type: text/rfc822-headers" in n and "Subject: late\n" in n, n
+    assert "Hello." not in n.split("text/rfc822-headers", 1)[1], n
+    # Still queued, still retried: the warning does not end anything.
+    assert ENV2.inst.facteur("queue", "-p", check=True).stdout.count(qid) == 1
+
+
+def main():
+    global ENV, ENV2
+    for path in (ft.MASTER, QMGR, LOCAL, QINJECT, TESTAGENT):
+        if not os.access(path, os.X_OK):
+            print("SKIP: %s not built" % path)
+            sys.exit(77)
+    ENV = Env("default_destination_concurrency_limit = 2\n"
+              "default_destination_recipient_limit = 3\n"
+              "minimal_backoff_time = 5s\n"
+              "maximal_backoff_time = 10s\n")
+    try:
+        ENV2 = Env("relayhost = [127.0.0.1]:2525\n"
+                   "delay_warning_time = 1s\n"
+                   "minimal_backoff_time = 1s\n"
+                   "maximal_backoff_time = 2s\n")
+        try:
+            ft.run_tests([
+                test_default_route_and_batching,
+                test_recipient_limit,
+                test_transport_maps,
+                test_error_and_discard,
+                test_local_transport_in_map,
+                test_concurrency_cap,
+                test_dead_destination_suspended,
+                test_remote_deferral_in_mailq,
+                test_remote_bounce_notice,
+                test_wildcard,
+                test_relayhost,
+                test_delay_warning_once,
+            ])
+        finally:
+            ENV2.inst.cleanup()
+    finally:
+        ENV.inst.cleanup()
+
+
+if __name__ == "__main__":
+    main()
