@@ -105,6 +105,18 @@ static void handoff(struct pop3_login_session *s, const char *user)
 		      "pop3d", bev, &ls, handoff_done, s);
 }
 
+/* auth_failed - one more failed login; the last one closes */
+static void auth_failed(struct pop3_login_session *s)
+{
+	s->auth_failures++;
+	pop3_login_reply(s, "-ERR [AUTH] Authentication failed.");
+	if (s->auth_failures >= POP3_LOGIN_AUTH_FAILURES_MAX) {
+		pop3_login_reply(s, "-ERR [AUTH] Too many authentication "
+				    "failures.");
+		pop3_login_close(s, "auth failed, too many attempts");
+	}
+}
+
 /* auth_done - the auth service answered */
 static void auth_done(enum auth_client_result result, const char *user,
 		      const char *reason, void *ctx)
@@ -123,17 +135,11 @@ static void auth_done(enum auth_client_result result, const char *user,
 		handoff(s, user);
 		return;
 	case AUTH_CLIENT_FAIL:
-		s->auth_failures++;
 		log_info("authentication failed: user=<%s>, method=%s, "
 			 "rip=%s: %s",
 			 s->log_user ? s->log_user : "", s->mech, s->addr,
 			 reason ? reason : "authentication failure");
-		pop3_login_reply(s, "-ERR [AUTH] Authentication failed.");
-		if (s->auth_failures >= POP3_LOGIN_AUTH_FAILURES_MAX) {
-			pop3_login_reply(s, "-ERR [AUTH] Too many "
-					    "authentication failures.");
-			pop3_login_close(s, "auth failed, too many attempts");
-		}
+		auth_failed(s);
 		break;
 	case AUTH_CLIENT_TEMPFAIL:
 		log_warn("authentication: user=<%s>, method=%s, rip=%s: %s",
@@ -233,10 +239,10 @@ static void plain(struct pop3_login_session *s, const char *b64, size_t len)
 	check(s, user, pass);
 	goto done;
 bad:
-	s->auth_failures++;
-	pop3_login_reply(s, "-ERR [AUTH] Authentication failed.");
-	if (s->auth_failures >= POP3_LOGIN_AUTH_FAILURES_MAX)
-		pop3_login_close(s, "auth failed, too many attempts");
+	log_info("authentication failed: user=<>, method=PLAIN, rip=%s: "
+		 "malformed PLAIN response",
+		 s->addr);
+	auth_failed(s);
 done:
 	if (sb.cap > 0)
 		memzero_explicit(sb.data, sb.cap);

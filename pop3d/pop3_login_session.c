@@ -250,6 +250,24 @@ static void cmd_stls(struct pop3_login_session *s)
 	lineread_init(&s->lr, POP3_CMD_LINE_MAX);
 }
 
+/* authorization_verb - whether verb is known before login */
+static bool authorization_verb(enum pop3_cmd_verb verb)
+{
+	switch (verb) {
+	case POP3_CMD_CAPA:
+	case POP3_CMD_STLS:
+	case POP3_CMD_UTF8:
+	case POP3_CMD_NOOP:
+	case POP3_CMD_QUIT:
+	case POP3_CMD_USER:
+	case POP3_CMD_PASS:
+	case POP3_CMD_AUTH:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* session_dispatch - one command of the AUTHORIZATION state */
 static void session_dispatch(struct pop3_login_session *s, const char *line,
 			     size_t len)
@@ -258,7 +276,12 @@ static void session_dispatch(struct pop3_login_session *s, const char *line,
 
 	if (pop3_cmd_parse(line, len, s->utf8 ? POP3_CMD_FLAG_UTF8 : 0, &cmd) <
 	    0) {
-		pop3_login_bad(s, pop3_cmd_error_text(cmd.error));
+		/* A TRANSACTION-state keyword is unknown here, whatever
+		 * its arguments are. */
+		pop3_login_bad(
+			s, pop3_cmd_error_text(authorization_verb(cmd.verb)
+						       ? cmd.error
+						       : POP3_CMD_ERR_UNKNOWN));
 		return;
 	}
 	switch (cmd.verb) {

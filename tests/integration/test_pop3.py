@@ -276,8 +276,8 @@ def test_greeting_capa_plaintext_refused():
     assert r.cmd("AUTH PLAIN") == refused
     assert r.cmd("STAT") == b"-ERR Unknown command"
     assert r.cmd("XYZZY") == b"-ERR Unknown command"
-    assert r.cmd("LIST x") == b"-ERR Invalid message number"
-    assert r.cmd("RETR 1 2") == b"-ERR Too many arguments"
+    assert r.cmd("LIST x") == b"-ERR Unknown command"
+    assert r.cmd("RETR 1 2") == b"-ERR Unknown command"
     assert r.cmd("NOOP") == b"+OK"
     assert r.cmd("USER " + "x" * 300) == b"-ERR Command line too long"
     assert r.cmd("UTF8") == b"+OK UTF8 enabled."
@@ -431,6 +431,22 @@ def test_auth_plain():
     r.close()
     ENV.wait_log(r"Login: user=<%s>, method=PLAIN, rip=127\.0\.0\.1, "
                  r"lport=%d, TLS$" % (re.escape(VUSER), ENV.p995))
+    # Malformed PLAIN responses are failed logins; the third ends it.
+    r = Raw(ENV.p995, tls=True)
+    r.line()
+    for raw in ("\0" + VUSER,                          # no password
+                "x\0%s\0%s" % (VUSER, VPASS),          # authzid differs
+                "\0%s\0%s\0" % (VUSER, VPASS)):       # NUL after it
+        b64 = base64.b64encode(raw.encode()).decode()
+        assert r.cmd("AUTH PLAIN " + b64) == \
+            b"-ERR [AUTH] Authentication failed."
+    assert r.line() == b"-ERR [AUTH] Too many authentication failures."
+    try:
+        r.line()
+        raise AssertionError("still connected")
+    except (EOFError, ConnectionError):
+        pass
+    r.close()
 
 
 def test_retr_list_top_bytes():
