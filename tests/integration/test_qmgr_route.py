@@ -325,6 +325,17 @@ def test_delay_warning_once():
     assert ENV2.inst.facteur("queue", "-p", check=True).stdout.count(qid) == 1
 
 
+def test_no_errors_logged():
+    # Stopped: qmgr's exit runs the leak checker in sanitizer builds.
+    for env in (ENV, ENV2):
+        env.inst.stop()
+        ft.wait_for(lambda: env.inst.master_pid() is None, what="master gone")
+        log = env.inst.log()
+        for bad in ("panic:", "fatal:", "AddressSanitizer", "LeakSanitizer",
+                    "runtime error:", "bad result", "bad request"):
+            assert bad not in log, (bad, log)
+
+
 def main():
     global ENV, ENV2
     for path in (ft.MASTER, QMGR, LOCAL, QINJECT, TESTAGENT):
@@ -354,6 +365,7 @@ def main():
                 test_wildcard,
                 test_relayhost,
                 test_delay_warning_once,
+                test_no_errors_logged,
             ])
         finally:
             ENV2.inst.cleanup()
