@@ -240,6 +240,81 @@ const struct param_def param_table[] = {
 	 NULL},
 	{"setgid_group", PARAM_STRING, "facteur-drop", NOLIMIT,
 	 "Group that owns maildrop/ and that sendmail is set-gid to.", NULL},
+	{"smtp_connect_timeout", PARAM_TIME, "30s", 1, 3600,
+	 "How long the smtp client waits for a TCP connection to "
+	 "complete (per address).",
+	 NULL},
+	{"smtp_connection_cache_time_limit", PARAM_TIME, "2s", 0, 300,
+	 "How long the smtp and lmtp clients keep an idle session open "
+	 "for the next request to the same nexthop; 0: no connection "
+	 "reuse.",
+	 NULL},
+	{"smtp_connection_reuse_count_limit", PARAM_INT, "0", 0, 1000000,
+	 "Mail transactions over one cached smtp or lmtp session before "
+	 "it is closed; 0: no limit (smtp_connection_cache_time_limit "
+	 "still applies).",
+	 NULL},
+	{"smtp_data_done_timeout", PARAM_TIME, "600s", 1, 86400,
+	 "How long the smtp client waits for the reply to the end of the "
+	 "message (the final dot).",
+	 NULL},
+	{"smtp_data_init_timeout", PARAM_TIME, "120s", 1, 86400,
+	 "How long the smtp client waits for the reply to DATA.",
+	 NULL},
+	{"smtp_data_xfer_timeout", PARAM_TIME, "180s", 1, 86400,
+	 "How long the smtp client may take to send one chunk of message "
+	 "content.",
+	 NULL},
+	{"smtp_helo_name", PARAM_STRING, "$myhostname", NOLIMIT,
+	 "Host name the smtp client sends in EHLO, HELO and LHLO.",
+	 NULL},
+	{"smtp_helo_timeout", PARAM_TIME, "300s", 1, 86400,
+	 "How long the smtp client waits for the server's greeting and "
+	 "for the reply to EHLO, HELO, LHLO and AUTH.",
+	 NULL},
+	{"smtp_mail_timeout", PARAM_TIME, "300s", 1, 86400,
+	 "How long the smtp client waits for the reply to MAIL FROM.",
+	 NULL},
+	{"smtp_mx_address_limit", PARAM_INT, "5", 0, 1000,
+	 "Server addresses the smtp client tries per delivery, across "
+	 "all MX hosts; 0: no limit.",
+	 NULL},
+	{"smtp_quit_timeout", PARAM_TIME, "300s", 1, 86400,
+	 "How long the smtp client waits for the reply to QUIT.",
+	 NULL},
+	{"smtp_rcpt_timeout", PARAM_TIME, "300s", 1, 86400,
+	 "How long the smtp client waits for the reply to each RCPT TO.",
+	 NULL},
+	{"smtp_rset_timeout", PARAM_TIME, "20s", 1, 86400,
+	 "How long the smtp client waits for the reply to RSET, which "
+	 "checks a session before it is cached for reuse.",
+	 NULL},
+	{"smtp_sasl_auth_enable", PARAM_BOOL, "no", NOLIMIT,
+	 "Whether the smtp client authenticates (AUTH PLAIN or LOGIN) to "
+	 "servers that have an entry in smtp_sasl_password_maps.",
+	 NULL},
+	{"smtp_sasl_auth_plaintext", PARAM_BOOL, "no", NOLIMIT,
+	 "Facteur: whether the smtp client may send AUTH over a "
+	 "connection without TLS; no: only after STARTTLS.",
+	 NULL},
+	{"smtp_sasl_password_maps", PARAM_LIST, "", NOLIMIT,
+	 "Tables of user:password for the smtp client, keyed by "
+	 "[host]:port, [host], host or the nexthop.",
+	 NULL},
+	{"smtp_starttls_timeout", PARAM_TIME, "300s", 1, 86400,
+	 "How long the smtp client waits for the reply to STARTTLS and "
+	 "for the TLS handshake.",
+	 NULL},
+	{"smtp_tls_CAfile", PARAM_STRING, "", NOLIMIT,
+	 "PEM file of the certificate authorities the smtp client trusts "
+	 "instead of the system store.",
+	 NULL},
+	{"smtp_tls_security_level", PARAM_STRING, "may", NOLIMIT,
+	 "TLS policy of the smtp client: none, may (STARTTLS when "
+	 "offered), encrypt (TLS required), verify (TLS with a verified "
+	 "certificate whose name matches the server). Postfix's built-in "
+	 "default is none; its stock main.cf sets may.",
+	 NULL},
 	{"smtpd_add_missing_headers", PARAM_BOOL, "no", NOLIMIT,
 	 "Whether smtpd adds Message-ID and Date when missing (submission).",
 	 NULL},

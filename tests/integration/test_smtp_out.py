@@ -1,0 +1,670 @@
+"""The smtp/lmtp delivery agent against sink servers on loopback.
+
+One private instance runs only the agent's services (no qmgr): each test
+puts a message into the queue with tests/integration/qinject, moves it to
+active/ as qmgr would, connects to private/SERVICE and sends the deliver/1
+frame of docs/architecture.md ("Outbound: smtp and lmtp"), then checks the
+result/1 frames, the maillog lines and the exact bytes the sink
+(smtpsink.py) received.  MX data comes from dnsserver.py through
+dns_servers.  Sinks listen on 127.0.0.2 and up, so that MX hosts of one
+domain can share a port.
+
+Run as root the agent runs as mail_owner (facteur or nobody); as another
+user everything runs as that user.
+"""
+
+import glob
+import os
+import pwd
+import re
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import facteur_test as ft  # noqa: E402
+import dnsserver  # noqa: E402
+from smtpsink import Sink  # noqa: E402
+
+ROOT = os.geteuid() == 0
+QINJECT = os.path.join(ft.BUILDDIR, "tests", "integration", "qinject")
+SMTP = os.path.join(ft.BUILDDIR, "smtp", "smtp")
+
+
+def mail_owner():
+    if not ROOT:
+        return None
+    try:
+        pwd.getpwnam("facteur")
+        return "facteur"
+    except KeyError:
+        return "nobody"
+
+
+MAIL_OWNER = mail_owner()
+PORT = ft.free_port()
+
+ZONE = {
+    "example.test": {"MX": [[10, "mx.example.test"]]},
+    "mx.example.test": {"A": ["127.0.0.2"]},
+    "fallback.test": {"MX": [[30, "mx3.fallback.test"], [10, "mx1.fallback.test"],
+                             [20, "mx2.fallback.test"]]},
+    "mx1.fallback.test": {"A": ["127.0.0.3"]},
+    "mx2.fallback.test": {"A": ["127.0.0.4"]},
+    "mx3.fallback.test": {"A": ["127.0.0.5"]},
+    "implicit.test": {"A": ["127.0.0.6"]},
+    "null.test": {"MX": [[0, "."]]},
+    "relay.test": {"A": ["127.0.0.7"]},
+    "v6.test": {"MX": [[10, "mx6.v6.test"]]},
+    "mx6.v6.test": {"AAAA": ["::1"]},
+    "broken.test": "SERVFAIL",
+}
+
+
+def make_cert(top, name):
+    """A self-signed certificate for name: (cert, key)."""
+    cert, key = os.path.join(top, name + ".crt"), os.path.join(top, name + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", "2", "-subj",
+                    "/CN=" + name, "-addext", "subjectAltName=DNS:" + name],
+                   check=True, capture_output=True)
+    for f in (cert, key):
+        os.chmod(f, 0o644)
+    return cert, key
+
+
+class Env:
+    def __init__(self):
+        self.dns = dnsserver.Server(ZONE).start()
+        self.inst = ft.Instance(name="facteur-smtp-out")
+        top = self.top = self.inst.top
+        os.chmod(top, 0o755)
+        self.cert, self.key = make_cert(top, "relay.test")
+        self.other_cert, self.other_key = make_cert(top, "other.test")
+        with open(os.path.join(top, "sasl_passwd"), "w") as f:
+            f.write("[relay.test]:%d alice:s3cret\n" % PORT)
+        os.chmod(os.path.join(top, "sasl_passwd"), 0o644)
+        self.inst.write_main_cf(
+            "dns_servers = 127.0.0.1:%d\n"
+            "smtp_connect_timeout = 2s\n"
+            "smtp_helo_timeout = 2s\n"
+            "smtp_starttls_timeout = 2s\n"
+            "smtp_mail_timeout = 2s\n"
+            "smtp_rcpt_timeout = 2s\n"
+            "smtp_data_init_timeout = 2s\n"
+            "smtp_data_xfer_timeout = 2s\n"
+            "smtp_data_done_timeout = 2s\n"
+            "smtp_rset_timeout = 2s\n"
+            "smtp_quit_timeout = 1s\n"
+            "smtp_helo_name = client.example.test\n"
+            % self.dns.port
+            + ("mail_owner = %s\n" % MAIL_OWNER if ROOT else ""))
+        sasl = "texthash:%s/sasl_passwd" % top
+        self.inst.write_master_cf(
+            "smtp unix - - n - 1 %(smtp)s\n"
+            "smtp-enc unix - - n - 1 %(smtp)s -o smtp_tls_security_level=encrypt\n"
+            "smtp-verify unix - - n - 1 %(smtp)s -o smtp_tls_security_level=verify"
+            " -o smtp_tls_CAfile=%(ca)s\n"
+            "smtp-nocache unix - - n - 1 %(smtp)s -o smtp_connection_cache_time_limit=0\n"
+            "relay unix - - n - 1 %(smtp)s -o smtp_tls_security_level=verify"
+            " -o smtp_tls_CAfile=%(ca)s -o smtp_sasl_auth_enable=yes"
+            " -o smtp_sasl_password_maps=%(sasl)s\n"
+            "relay-plain unix - - n - 1 %(smtp)s -o smtp_tls_security_level=none"
+            " -o smtp_sasl_auth_enable=yes -o smtp_sasl_password_maps=%(sasl)s\n"
+            "relay-plainok unix - - n - 1 %(smtp)s -o smtp_tls_security_level=none"
+            " -o smtp_sasl_auth_enable=yes -o smtp_sasl_auth_plaintext=yes"
+            " -o smtp_sasl_password_maps=%(sasl)s\n"
+            "lmtp unix - - n - 1 %(smtp)s\n"
+            % {"smtp": SMTP, "ca": self.cert, "sasl": sasl})
+        self.inst.start()
+        ft.wait_for(lambda: os.path.exists(self.sock("smtp")), what="smtp socket")
+        self.active = os.path.join(self.inst.queue_dir, "active")
+        if not os.path.isdir(self.active):
+            os.makedirs(self.active, mode=0o700)
+            if ROOT:
+                pw = pwd.getpwnam(MAIL_OWNER)
+                os.chown(self.active, pw.pw_uid, pw.pw_gid)
+
+    def sock(self, service):
+        return os.path.join(self.inst.queue_dir, "private", service)
+
+    def inject(self, sender, rcpts, content, opts=()):
+        """qinject -t, then move the file to active/ as qmgr does: its id."""
+        kw = {"user": MAIL_OWNER} if ROOT else {}
+        proc = subprocess.run(
+            [QINJECT, "-t"] + list(opts) + [self.inst.queue_dir, sender] + list(rcpts),
+            input=content, capture_output=True, check=True, **kw)
+        qid = proc.stdout.decode().strip()
+        src = glob.glob(os.path.join(self.inst.queue_dir, "incoming", "*", qid))
+        assert len(src) == 1, src
+        os.rename(src[0], os.path.join(self.active, qid))
+        return qid
+
+    def deliver(self, qid, nexthop, rcpts=None, sender=None, service="smtp",
+                timeout=30):
+        """Send deliver/1 for the queue file's recipients; the results."""
+        path = os.path.join(self.active, qid)
+        q = read_qfile(path)
+        if sender is None:
+            sender = q["sender"]
+        recs = q["rcpts"] if rcpts is None else [r for r in q["rcpts"] if r[0] in rcpts]
+        attrs = [("proto", "deliver/1"), ("queue_id", qid),
+                 ("queue_file", "active/" + qid), ("sender", sender),
+                 ("nexthop", nexthop), ("rcpt_count", str(len(recs)))]
+        for i, (addr, orcpt, off) in enumerate(recs):
+            attrs += [("rcpt_%d" % i, addr), ("rcpt_%d_orcpt" % i, ""),
+                      ("rcpt_%d_offset" % i, str(off))]
+        return request(self.sock(service), frame(attrs), timeout)
+
+    def wait_log(self, pattern, timeout=10):
+        return ft.wait_for(lambda: re.search(pattern, self.inst.log(), re.M),
+                           timeout=timeout, what="log /%s/" % pattern)
+
+    def cleanup(self):
+        self.inst.cleanup()
+        self.dns.stop()
+
+
+def frame(attrs):
+    payload = b""
+    for name, value in attrs:
+        n, v = name.encode(), value.encode() if isinstance(value, str) else value
+        payload += bytes([len(n)]) + n + struct.pack(">I", len(v)) + v
+    return struct.pack(">I", len(payload)) + payload
+
+
+def parse_frame(payload):
+    out, pos = {}, 0
+    while pos < len(payload):
+        n = payload[pos]
+        name = payload[pos + 1:pos + 1 + n].decode()
+        pos += 1 + n
+        (vlen,) = struct.unpack(">I", payload[pos:pos + 4])
+        out[name] = payload[pos + 4:pos + 4 + vlen].decode()
+        pos += 4 + vlen
+    return out
+
+
+def request(path, data, timeout):
+    """Connect, send, read result frames until the agent closes."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(path)
+    s.sendall(data)
+    buf = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    s.close()
+    results, pos = [], 0
+    while pos + 4 <= len(buf):
+        (n,) = struct.unpack(">I", buf[pos:pos + 4])
+        results.append(parse_frame(buf[pos + 4:pos + 4 + n]))
+        pos += 4 + n
+    assert pos == len(buf), "trailing bytes in the reply"
+    return results
+
+
+def read_qfile(path):
+    """Sender and (address, orcpt, status offset) of each recipient."""
+    with open(path, "rb") as f:
+        data = f.read()
+    pos, out = 0, {"rcpts": []}
+    while pos < len(data):
+        t = data[pos:pos + 1]
+        (n,) = struct.unpack(">I", data[pos + 1:pos + 5])
+        body = data[pos + 5:pos + 5 + n]
+        if t == b"S":
+            out["sender"] = body.decode()
+        elif t == b"R":
+            (alen,) = struct.unpack(">H", body[2:4])
+            out["rcpts"].append((body[4:4 + alen].decode(),
+                                 body[4 + alen:].decode(), pos + 5))
+        elif t == b"C":
+            break
+        pos += 5 + n
+    return out
+
+
+ENV = None
+
+
+def message(marker, body="Hello.\r\n"):
+    return ("From: alice@example.test\r\nTo: bob@example.test\r\n"
+            "Subject: %s\r\n\r\n%s" % (marker, body)).encode()
+
+
+def sink(host="127.0.0.2", **kw):
+    return Sink(host=host, port=PORT, **kw).start()
+
+
+def by_index(results):
+    return {int(r["index"]): r for r in results}
+
+
+# ---------------------------------------------------------------- tests
+
+
+def test_mx_pipelining_exact_bytes():
+    """MX route, PIPELINING in one write, DSN, SIZE, dot-stuffing, CRLF."""
+    s = sink(ext=["PIPELINING", "SIZE 100000", "8BITMIME", "DSN",
+                  "ENHANCEDSTATUSCODES"])
+    try:
+        body = ".leading dot\r\nbare LF line\n..two dots\r\nlast line no newline"
+        qid = ENV.inject("alice@example.test", ["bob@example.test", "carol@example.test"],
+                         message("pipelining", body),
+                         ["-R", "HDRS", "-E", "ENV123", "-N", "success,failure"])
+        res = by_index(ENV.deliver(qid, "example.test:%d" % PORT))
+        for i in (0, 1):
+            assert res[i]["status"] == "sent", res
+            assert res[i]["dsn"] == "2.0.0", res
+            assert res[i]["reason"] == "250 2.0.0 Ok: queued as SINK1", res
+            assert res[i]["relay"] == "mx.example.test[127.0.0.2]:%d" % PORT, res
+        (t,) = s.transactions()
+        size = len(message("pipelining", body))
+        assert t.mail == "MAIL FROM:<alice@example.test> SIZE=%d RET=HDRS ENVID=ENV123" % size, t.mail
+        assert t.rcpts == ["RCPT TO:<bob@example.test> NOTIFY=SUCCESS,FAILURE",
+                           "RCPT TO:<carol@example.test> NOTIFY=SUCCESS,FAILURE"], t.rcpts
+        expect = (message("pipelining", "") + b"..leading dot\r\nbare LF line\r\n"
+                  b"...two dots\r\nlast line no newline\r\n.\r\n")
+        assert t.data == expect, t.data
+        sess = s.sessions[0]
+        assert sess.helo == "client.example.test"
+        # MAIL, RCPTs and DATA arrived in one write: before the first reply
+        # the raw stream already holds DATA.
+        raw = sess.raw.decode("latin-1")
+        assert re.search(r"MAIL FROM:.*\r\nRCPT TO:.*\r\nRCPT TO:.*\r\nDATA\r\n", raw), raw
+        ENV.wait_log(r"%s: to=<bob@example\.test>, relay=mx\.example\.test\[127\.0\.0\.2\]:%d, "
+                     r"delay=[0-9.]+, delays=[0-9.]+/0/[0-9.]+/[0-9.]+, dsn=2\.0\.0, "
+                     r"status=sent \(250 2\.0\.0 Ok: queued as SINK1\)" % (qid, PORT))
+    finally:
+        s.stop()
+
+
+def test_rcpt_replies_each_recipient():
+    """5xx RCPT bounced, 4xx deferred, each with the server's text."""
+    s = sink(rcpt={"bad@example.test": "550 5.1.1 <bad@example.test>: Recipient address rejected",
+                   "later@example.test": "450 4.2.0 <later@example.test>: try later"})
+    try:
+        qid = ENV.inject("alice@example.test",
+                         ["bad@example.test", "good@example.test", "later@example.test"],
+                         message("rcpt"))
+        res = by_index(ENV.deliver(qid, "example.test:%d" % PORT))
+        assert res[0]["status"] == "bounced" and res[0]["dsn"] == "5.1.1", res[0]
+        assert res[0]["reason"] == (
+            "host mx.example.test[127.0.0.2] said: 550 5.1.1 <bad@example.test>: "
+            "Recipient address rejected (in reply to RCPT TO command)"), res[0]
+        assert res[0]["diagnostic"] == (
+            "smtp; 550 5.1.1 <bad@example.test>: Recipient address rejected"), res[0]
+        assert res[0]["remote_mta"] == "dns; mx.example.test", res[0]
+        assert res[1]["status"] == "sent", res[1]
+        assert res[2]["status"] == "deferred" and res[2]["dsn"] == "4.2.0", res[2]
+        (t,) = s.transactions()
+        assert t.accepted == ["good@example.test"]
+        ENV.wait_log(r"%s: to=<bad@example\.test>, .*status=bounced \(host mx\.example\.test"
+                     r"\[127\.0\.0\.2\] said: 550 5\.1\.1" % qid)
+    finally:
+        s.stop()
+
+
+def test_data_reply_applies_to_all():
+    s = sink(ext=[], data_end="554 5.7.1 Message rejected as spam")
+    try:
+        qid = ENV.inject("alice@example.test", ["a@example.test", "b@example.test"],
+                         message("data"))
+        res = by_index(ENV.deliver(qid, "example.test:%d" % PORT))
+        for i in (0, 1):
+            assert res[i]["status"] == "bounced", res
+            assert res[i]["dsn"] == "5.7.1", res
+            assert res[i]["reason"].endswith("(in reply to end of DATA command)"), res
+        # Without PIPELINING every command waited for its reply.
+        assert s.sessions[0].commands[:4] == [
+            b"EHLO client.example.test", b"MAIL FROM:<alice@example.test>",
+            b"RCPT TO:<a@example.test>", b"RCPT TO:<b@example.test>"], s.sessions[0].commands
+    finally:
+        s.stop()
+
+
+def test_mx_fallback_order():
+    """Preference order; connection refused and a 4xx greeting: next host."""
+    s2 = sink(host="127.0.0.4", greeting_reply="421 4.3.2 busy")
+    s3 = sink(host="127.0.0.5")
+    try:
+        qid = ENV.inject("alice@example.test", ["x@fallback.test"], message("fallback"))
+        (r,) = ENV.deliver(qid, "fallback.test:%d" % PORT)
+        assert r["status"] == "sent", r
+        assert r["relay"] == "mx3.fallback.test[127.0.0.5]:%d" % PORT, r
+        assert s2.connections == 1 and len(s3.transactions()) == 1
+        log = ENV.inst.log()
+        a = log.index("connect to mx1.fallback.test[127.0.0.3]:%d: Connection refused" % PORT)
+        b = log.index("host mx2.fallback.test[127.0.0.4] refused to talk to me: 421 4.3.2 busy")
+        assert a < b, log
+    finally:
+        s2.stop()
+        s3.stop()
+
+
+def test_all_hosts_fail_deferred():
+    qid = ENV.inject("alice@example.test", ["x@fallback.test"], message("allfail"))
+    (r,) = ENV.deliver(qid, "fallback.test:%d" % PORT)
+    assert r["status"] == "deferred" and r["dsn"] == "4.4.1", r
+    assert r["reason"] == "connect to mx3.fallback.test[127.0.0.5]:%d: Connection refused" % PORT, r
+
+
+def test_implicit_mx_and_null_mx():
+    s = sink(host="127.0.0.6")
+    try:
+        qid = ENV.inject("alice@example.test", ["x@implicit.test"], message("implicit"))
+        (r,) = ENV.deliver(qid, "implicit.test:%d" % PORT)
+        assert r["status"] == "sent" and r["relay"].startswith("implicit.test[127.0.0.6]"), r
+    finally:
+        s.stop()
+    qid = ENV.inject("alice@example.test", ["x@null.test"], message("null"))
+    (r,) = ENV.deliver(qid, "null.test")
+    assert r["status"] == "bounced" and r["dsn"] == "5.1.10", r
+    assert r["reason"] == "Domain null.test does not accept mail (nullMX)", r
+    assert r["relay"] == "none", r
+    qid = ENV.inject("alice@example.test", ["x@broken.test"], message("servfail"))
+    (r,) = ENV.deliver(qid, "broken.test")
+    assert r["status"] == "deferred" and r["dsn"] == "4.4.3", r
+
+
+def test_helo_fallback():
+    s = sink(ehlo_reply="502 5.5.2 EHLO not supported")
+    try:
+        qid = ENV.inject("alice@example.test", ["x@example.test"], message("helo"),
+                         ["-N", "failure"])
+        (r,) = ENV.deliver(qid, "example.test:%d" % PORT)
+        assert r["status"] == "sent", r
+        cmds = s.sessions[0].commands
+        assert cmds[:3] == [b"EHLO client.example.test", b"HELO client.example.test",
+                            b"MAIL FROM:<alice@example.test>"], cmds
+        assert cmds[3] == b"RCPT TO:<x@example.test>", cmds
+    finally:
+        s.stop()
+
+
+def test_size_limit_bounce():
+    s = sink(ext=["SIZE 100"])
+    try:
+        qid = ENV.inject("alice@example.test", ["x@example.test"],
+                         message("size", "x" * 500 + "\r\n"))
+        (r,) = ENV.deliver(qid, "example.test:%d" % PORT)
+        assert r["status"] == "bounced" and r["dsn"] == "5.3.4", r
+        assert "exceeds size limit 100 of server mx.example.test[127.0.0.2]" in r["reason"], r
+        assert not any(c.startswith(b"MAIL") for c in s.sessions[0].commands)
+    finally:
+        s.stop()
+
+
+def test_smtputf8():
+    s = sink(ext=["8BITMIME"])
+    try:
+        qid = ENV.inject("alice@example.test", ["jösé@example.test"], message("utf8"))
+        (r,) = ENV.deliver(qid, "example.test:%d" % PORT)
+        assert r["status"] == "bounced" and r["dsn"] == "5.6.7", r
+        assert r["reason"] == ("SMTPUTF8 is required, but was not offered by host "
+                               "mx.example.test[127.0.0.2]"), r
+    finally:
+        s.stop()
+    s = sink(ext=["8BITMIME", "SMTPUTF8"])
+    try:
+        qid = ENV.inject("alice@example.test", ["jösé@example.test"], message("utf8ok"))
+        (r,) = ENV.deliver(qid, "example.test:%d" % PORT)
+        assert r["status"] == "sent", r
+        (t,) = s.transactions()
+        assert t.mail.endswith(" SMTPUTF8"), t.mail
+        assert t.rcpts == ["RCPT TO:<jösé@example.test>"], t.rcpts
+    finally:
+        s.stop()
+
+
+def test_timeouts_and_drops():
+    """A stalled greeting times out; a dropped connection is 'lost'."""
+    s = sink(stall="greeting", stall_seconds=5)
+    try:
+        qid = ENV.inject("alice@example.test", ["x@example.test"], message("stall"))
+        t0 = time.monotonic()
+        (r,) = ENV.deliver(qid, "example.test:%d" % PORT)
+        assert time.monotonic() - t0 < 5
+        assert r["status"] == "deferred" and r["dsn"] == "4.4.2", r
+        assert r["reason"] == ("conversation with mx.example.test[127.0.0.2] timed out "
+                               "while receiving the initial server greeting"), r
+    finally:
+        s.stop()
+    s = sink(ext=[], drop="rcpt")
+    try:
+        qid = ENV.inject("alice@example.test", ["x@example.test"], message("drop"))
+        (r,) = ENV.deliver(qid, "example.test:%d" % PORT)
+        assert r["status"] == "deferred", r
+        assert r["reason"] == ("lost connection with mx.example.test[127.0.0.2] while "
+                               "sending RCPT TO"), r
+    finally:
+        s.stop()
+    s = sink(stall="dot", stall_seconds=5)
+    try:
+        qid = ENV.inject("alice@example.test", ["x@example.test"], message("dot"))
+        (r,) = ENV.deliver(qid, "example.test:%d" % PORT)
+        assert r["status"] == "deferred", r
+        assert "timed out while sending end of data -- message may be sent more than once" \
+            in r["reason"], r
+    finally:
+        s.stop()
+
+
+def test_mail_refused():
+    s = sink(mail_reply="553 5.7.1 <alice@example.test>: Sender address rejected")
+    try:
+        qid = ENV.inject("alice@example.test", ["x@example.test", "y@example.test"],
+                         message("mail"))
+        res = by_index(ENV.deliver(qid, "example.test:%d" % PORT))
+        for i in (0, 1):
+            assert res[i]["status"] == "bounced" and res[i]["dsn"] == "5.7.1", res
+            assert res[i]["reason"].endswith("(in reply to MAIL FROM command)"), res
+    finally:
+        s.stop()
+
+
+def test_connection_reuse():
+    s = sink()
+    try:
+        ids = [ENV.inject("alice@example.test", ["x@example.test"], message("reuse%d" % i))
+               for i in range(3)]
+        for qid in ids:
+            (r,) = ENV.deliver(qid, "example.test:%d" % PORT)
+            assert r["status"] == "sent", r
+        assert s.connections == 1, s.connections
+        assert len(s.transactions()) == 3
+        assert s.sessions[0].commands.count(b"RSET") >= 2
+        # After smtp_connection_cache_time_limit (2 s) the session ends.
+        ft.wait_for(lambda: s.sessions[0].closed, timeout=6, what="cache expiry")
+        assert s.sessions[0].commands[-1] == b"QUIT"
+    finally:
+        s.stop()
+    s = sink()
+    try:
+        for i in range(2):
+            qid = ENV.inject("alice@example.test", ["x@example.test"], message("nc%d" % i))
+            (r,) = ENV.deliver(qid, "example.test:%d" % PORT, service="smtp-nocache")
+            assert r["status"] == "sent", r
+        assert s.connections == 2, s.connections
+    finally:
+        s.stop()
+
+
+def test_ipv6():
+    try:
+        probe = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        probe.bind(("::1", 0))
+        probe.close()
+    except OSError:
+        raise ft.SkipTest("no IPv6 loopback")
+    s = sink(host="::1")
+    try:
+        qid = ENV.inject("alice@example.test", ["x@v6.test"], message("v6"))
+        (r,) = ENV.deliver(qid, "v6.test:%d" % PORT)
+        assert r["status"] == "sent" and r["relay"] == "mx6.v6.test[::1]:%d" % PORT, r
+    finally:
+        s.stop()
+
+
+def test_tls_encrypt_requires_starttls():
+    s = sink()
+    try:
+        qid = ENV.inject("alice@example.test", ["x@example.test"], message("enc"))
+        (r,) = ENV.deliver(qid, "example.test:%d" % PORT, service="smtp-enc")
+        assert r["status"] == "deferred" and r["dsn"] == "4.7.4", r
+        assert r["reason"] == ("TLS is required, but was not offered by host "
+                               "mx.example.test[127.0.0.2]"), r
+    finally:
+        s.stop()
+
+
+def test_tls_may_untrusted():
+    s = sink(tls=(ENV.other_cert, ENV.other_key))
+    try:
+        qid = ENV.inject("alice@example.test", ["x@example.test"], message("may"))
+        (r,) = ENV.deliver(qid, "example.test:%d" % PORT)
+        assert r["status"] == "sent", r
+        assert s.sessions[0].tls
+        ENV.wait_log(r"Untrusted TLS connection established to mx\.example\.test"
+                     r"\[127\.0\.0\.2\]:%d: TLSv1\.[23] with cipher \S+" % PORT)
+        cmds = s.sessions[0].commands
+        assert cmds[1] == b"STARTTLS" and cmds[2].startswith(b"EHLO"), cmds
+    finally:
+        s.stop()
+
+
+def test_relayhost_auth_over_starttls_verified():
+    s = sink(host="127.0.0.7", tls=(ENV.cert, ENV.key), auth={"alice": "s3cret"},
+             auth_required=True)
+    try:
+        qid = ENV.inject("alice@example.test", ["far@elsewhere.test"], message("relay"))
+        (r,) = ENV.deliver(qid, "[relay.test]:%d" % PORT, service="relay")
+        assert r["status"] == "sent", r
+        assert r["relay"] == "relay.test[127.0.0.7]:%d" % PORT, r
+        sess = s.sessions[0]
+        assert sess.tls and sess.auth == ("PLAIN", "alice"), (sess.tls, sess.auth)
+        ENV.wait_log(r"Verified TLS connection established to relay\.test\[127\.0\.0\.7\]:%d"
+                     % PORT)
+        assert "s3cret" not in ENV.inst.log()
+    finally:
+        s.stop()
+
+
+def test_verify_fails_on_wrong_certificate():
+    s = sink(tls=(ENV.other_cert, ENV.other_key))
+    try:
+        qid = ENV.inject("alice@example.test", ["x@example.test"], message("verify"))
+        (r,) = ENV.deliver(qid, "example.test:%d" % PORT, service="smtp-verify")
+        assert r["status"] == "deferred" and r["dsn"] == "4.7.5", r
+        assert r["reason"].startswith("Server certificate not verified"), r
+        assert not s.transactions()
+    finally:
+        s.stop()
+
+
+def test_no_auth_in_plaintext():
+    """AUTH only over TLS unless smtp_sasl_auth_plaintext = yes."""
+    s = sink(host="127.0.0.7", auth={"alice": "s3cret"}, auth_required=True)
+    try:
+        qid = ENV.inject("alice@example.test", ["far@elsewhere.test"], message("plain"))
+        (r,) = ENV.deliver(qid, "[relay.test]:%d" % PORT, service="relay-plain")
+        assert r["status"] == "bounced" and r["dsn"] == "5.7.0", r
+        assert not any(c.startswith(b"AUTH") for c in s.sessions[0].commands)
+        qid = ENV.inject("alice@example.test", ["far@elsewhere.test"], message("plainok"))
+        (r,) = ENV.deliver(qid, "[relay.test]:%d" % PORT, service="relay-plainok")
+        assert r["status"] == "sent", r
+        assert s.sessions[-1].auth == ("PLAIN", "alice")
+    finally:
+        s.stop()
+
+
+def test_lmtp_unix_per_recipient():
+    path = os.path.join(ENV.top, "lmtp.sock")
+    s = Sink(unix_path=path, lmtp=True, ext=["PIPELINING", "ENHANCEDSTATUSCODES"],
+             lmtp_replies={"b@example.test": "452 4.2.2 <b@example.test> Mailbox full",
+                           "c@example.test": "550 5.1.1 <c@example.test> User unknown"},
+             data_end="250 2.0.0 <a@example.test> Saved").start()
+    if ROOT:
+        os.chmod(path, 0o777)
+    try:
+        qid = ENV.inject("alice@example.test",
+                         ["a@example.test", "b@example.test", "c@example.test"],
+                         message("lmtp"))
+        res = by_index(ENV.deliver(qid, "unix:" + path, service="lmtp"))
+        assert res[0]["status"] == "sent", res
+        assert res[1]["status"] == "deferred" and res[1]["dsn"] == "4.2.2", res
+        assert res[2]["status"] == "bounced" and res[2]["dsn"] == "5.1.1", res
+        assert res[2]["diagnostic"] == "lmtp; 550 5.1.1 <c@example.test> User unknown", res
+        assert s.sessions[0].commands[0] == b"LHLO client.example.test"
+        (t,) = s.transactions()
+        assert t.data == message("lmtp") + b".\r\n", t.data
+    finally:
+        s.stop()
+
+
+def test_lmtp_inet():
+    s = Sink(host="127.0.0.2", port=0, lmtp=True).start()
+    try:
+        qid = ENV.inject("alice@example.test", ["a@example.test"], message("lmtpinet"))
+        (r,) = ENV.deliver(qid, "inet:127.0.0.2:%d" % s.port, service="lmtp")
+        assert r["status"] == "sent", r
+        assert r["relay"] == "127.0.0.2[127.0.0.2]:%d" % s.port, r
+    finally:
+        s.stop()
+
+
+def test_bad_request_no_reply():
+    """A malformed frame is logged and closed without results."""
+    out = request(ENV.sock("smtp"), frame([("proto", "deliver/1"), ("queue_id", "x")]), 10)
+    assert out == []
+    out = request(ENV.sock("smtp"), frame([
+        ("proto", "deliver/1"), ("queue_id", "5BM8TN1nH7z1bY58"),
+        ("queue_file", "active/../etc/passwd"), ("sender", ""), ("nexthop", "x"),
+        ("rcpt_count", "0")]), 10)
+    assert out == []
+    ENV.wait_log(r"bad deliver request: queue file active/\.\./etc/passwd")
+
+
+def main():
+    global ENV
+    ENV = Env()
+    try:
+        ft.run_tests([
+            test_mx_pipelining_exact_bytes,
+            test_rcpt_replies_each_recipient,
+            test_data_reply_applies_to_all,
+            test_mx_fallback_order,
+            test_all_hosts_fail_deferred,
+            test_implicit_mx_and_null_mx,
+            test_helo_fallback,
+            test_size_limit_bounce,
+            test_smtputf8,
+            test_timeouts_and_drops,
+            test_mail_refused,
+            test_connection_reuse,
+            test_ipv6,
+            test_tls_encrypt_requires_starttls,
+            test_tls_may_untrusted,
+            test_relayhost_auth_over_starttls_verified,
+            test_verify_fails_on_wrong_certificate,
+            test_no_auth_in_plaintext,
+            test_lmtp_unix_per_recipient,
+            test_lmtp_inet,
+            test_bad_request_no_reply,
+        ])
+    finally:
+        if os.environ.get("KEEP"):
+            print("kept", ENV.top)
+        else:
+            ENV.cleanup()
+
+
+if __name__ == "__main__":
+    main()
