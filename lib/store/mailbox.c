@@ -61,6 +61,7 @@
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -90,6 +91,10 @@ struct mailbox {
 	bool rebuilt;	 /* the index was replaced under an open view */
 	bool ix_missing; /* no facteur-index: write it whole */
 	bool opened;	 /* the view was given to the caller */
+	/* cur/ and new/ as the last full read saw them; when both are
+	 * unchanged (and were old enough to trust) reading is skipped */
+	bool scan_trusted;
+	struct timespec cur_mtime, new_mtime;
 	struct mbx_index ix;
 	struct strbuf pending; /* records to append */
 	bool pending_sync;     /* fdatasync them (new UIDs) */
@@ -170,6 +175,19 @@ static void keep_local(struct mbx_index *ix, struct mbx_index *old)
 	}
 }
 
+/* retire - old's names into keep's grave (the view may point to them) */
+static void retire(struct mbx_index *old, struct mbx_index *keep)
+{
+	for (size_t i = 0; i < old->count; i++) {
+		mbx_index_bury(keep, old->recs[i].name);
+		old->recs[i].name = NULL;
+	}
+	for (size_t i = 0; i < old->grave_count; i++)
+		mbx_index_bury(keep, old->grave[i]);
+	old->grave_count = 0;
+	mbx_index_clear(old);
+}
+
 /*
  * index_rebuild - start a new index: a new UIDVALIDITY above the old
  * one, no messages; the next scan gives every file a new UID.
@@ -183,7 +201,12 @@ static void index_rebuild(struct mailbox *mb, const char *why)
 		 mb->path, why);
 	if (mb->opened)
 		mb->rebuilt = true;
-	mbx_index_clear(&mb->ix);
+	{
+		struct mbx_index prev = mb->ix;
+
+		mbx_index_init(&mb->ix);
+		retire(&prev, &mb->ix);
+	}
 	mb->ix.uidvalidity = mbx_new_uidvalidity(mb->root, old);
 	mb->ix.uidnext = 1;
 	mb->ix.first_recent = 1;
@@ -304,7 +327,7 @@ static int index_refresh(struct mailbox *mb, const char **error_r)
 		}
 		free(data);
 		keep_local(&fresh, &mb->ix);
-		mbx_index_clear(&mb->ix);
+		retire(&mb->ix, &fresh);
 		mb->ix = fresh;
 		if (mb->ixfd >= 0)
 			close(mb->ixfd);
@@ -475,9 +498,10 @@ static char *cur_name(const char *base, unsigned flags, uint32_t keywords)
 	return strbuf_steal(&sb);
 }
 
-static void set_name(struct mbx_rec *rec, char *name)
+/* set_name - a message's new file name; the old one may be in the view */
+static void set_name(struct mailbox *mb, struct mbx_rec *rec, char *name)
 {
-	free(rec->name);
+	mbx_index_bury(&mb->ix, rec->name);
 	rec->name = name;
 }
 
@@ -506,6 +530,7 @@ static void stat_rec(struct mailbox *mb, struct mbx_rec *rec)
 /* Base name -> index in ix.recs, open addressing. */
 struct name_hash {
 	uint32_t *slots; /* rec index + 1; 0: empty */
+	uint32_t *hashes;
 	size_t mask;
 };
 
@@ -525,14 +550,17 @@ static void hash_build(struct name_hash *h, const struct mbx_index *ix)
 	while (size < ix->count * 2 + 1)
 		size *= 2;
 	h->slots = xcalloc(size, sizeof(*h->slots));
+	h->hashes = xmalloc(size * sizeof(*h->hashes));
 	h->mask = size - 1;
 	for (size_t i = 0; i < ix->count; i++) {
 		const char *b = ix->recs[i].base;
-		size_t s = hash_base(b, strlen(b)) & h->mask;
+		uint32_t hv = hash_base(b, strlen(b));
+		size_t s = hv & h->mask;
 
 		while (h->slots[s] != 0)
 			s = (s + 1) & h->mask;
 		h->slots[s] = (uint32_t)i + 1;
+		h->hashes[s] = hv;
 	}
 }
 
@@ -540,12 +568,14 @@ static struct mbx_rec *hash_find(const struct name_hash *h,
 				 struct mbx_index *ix, const char *base,
 				 size_t len)
 {
-	size_t s = hash_base(base, len) & h->mask;
+	uint32_t hv = hash_base(base, len);
+	size_t s = hv & h->mask;
 
 	while (h->slots[s] != 0) {
 		struct mbx_rec *rec = &ix->recs[h->slots[s] - 1];
 
-		if (strncmp(rec->base, base, len) == 0 && rec->base[len] == 0)
+		if (h->hashes[s] == hv && strncmp(rec->base, base, len) == 0 &&
+		    rec->base[len] == 0)
 			return rec;
 		s = (s + 1) & h->mask;
 	}
@@ -573,7 +603,6 @@ static int scan_dir(struct mailbox *mb, const char *sub,
 		    struct timespec *mtime_r, const char **error_r)
 {
 	int fd = openat(mb->dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct strbuf nm;
 	struct dirent *e;
 	struct stat st;
 	DIR *d;
@@ -585,7 +614,6 @@ static int scan_dir(struct mailbox *mb, const char *sub,
 		return -1;
 	}
 	*mtime_r = st.st_mtim;
-	strbuf_init(&nm, STRBUF_NO_LIMIT);
 	while ((e = readdir(d)) != NULL) {
 		const char *colon;
 		size_t blen;
@@ -614,10 +642,10 @@ static int scan_dir(struct mailbox *mb, const char *sub,
 			continue;
 		}
 		rec->seen = true;
-		strbuf_reset(&nm);
-		strbuf_appendf(&nm, "%s/%s", sub, e->d_name);
-		if (rec->name == NULL || strcmp(rec->name, nm.data) != 0)
-			set_name(rec, xstrdup(nm.data));
+		/* "sub/name": sub is "cur" or "new", both 3 letters. */
+		if (rec->name == NULL || strncmp(rec->name, sub, 3) != 0 ||
+		    strcmp(rec->name + 4, e->d_name) != 0)
+			set_name(mb, rec, xasprintf("%s/%s", sub, e->d_name));
 		if (sub[0] == 'c') {
 			unsigned flags = 0;
 			uint32_t kw = 0;
@@ -634,7 +662,6 @@ static int scan_dir(struct mailbox *mb, const char *sub,
 		}
 	}
 	closedir(d);
-	strbuf_release(&nm);
 	return 0;
 }
 
@@ -645,11 +672,36 @@ static void move_to_cur(struct mailbox *mb, char **name, const char *base,
 	char *to = cur_name(base, flags, kw);
 
 	if (renameat(mb->dirfd, *name, mb->dirfd, to) == 0) {
-		free(*name);
+		mbx_index_bury(&mb->ix, *name);
 		*name = to;
 	} else {
 		free(to); /* stays in new/; moved by the next sync */
 	}
+}
+
+static bool same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/*
+ * unchanged_dirs - whether cur/ and new/ are as the last read found them
+ * (then the index, caught up, is the folder), and every message has a
+ * known file name
+ */
+static bool unchanged_dirs(struct mailbox *mb)
+{
+	struct stat sc, sn;
+
+	if (!mb->scan_trusted || fstatat(mb->dirfd, "cur", &sc, 0) < 0 ||
+	    fstatat(mb->dirfd, "new", &sn, 0) < 0 ||
+	    !same_time(&sc.st_mtim, &mb->cur_mtime) ||
+	    !same_time(&sn.st_mtim, &mb->new_mtime))
+		return false;
+	for (size_t i = 0; i < mb->ix.count; i++)
+		if (mb->ix.recs[i].name == NULL)
+			return false;
+	return true;
 }
 
 /*
@@ -665,8 +717,12 @@ static int scan(struct mailbox *mb, const char **error_r)
 	struct name_hash h;
 	struct timespec t_new, t_cur, t_after;
 	bool importing = mb->ix_missing;
+	struct timespec start;
 	int ret = -1;
 
+	clock_gettime(CLOCK_REALTIME, &start);
+	if (!importing && unchanged_dirs(mb))
+		goto recent;
 	for (int tries = 0;; tries++) {
 		struct stat st;
 		bool missing = false;
@@ -682,9 +738,11 @@ static int scan(struct mailbox *mb, const char **error_r)
 		    scan_dir(mb, "new", &h, &unk, &unk_count, &unk_alloc,
 			     &t_new, error_r) < 0) {
 			free(h.slots);
+			free(h.hashes);
 			goto out;
 		}
 		free(h.slots);
+		free(h.hashes);
 		for (size_t i = 0; i < mb->ix.count && !missing; i++)
 			missing = !mb->ix.recs[i].seen;
 		if (!missing || tries + 1 >= MBX_SCAN_TRIES ||
@@ -695,7 +753,13 @@ static int scan(struct mailbox *mb, const char **error_r)
 		    t_after.tv_nsec == t_cur.tv_nsec)
 			break;
 	}
-	(void)t_new;
+	/* Trust these times next time only when they are older than the
+	 * read by a second: a change in the same clock tick as the last
+	 * one would not move them. */
+	mb->cur_mtime = t_cur;
+	mb->new_mtime = t_new;
+	mb->scan_trusted = t_cur.tv_sec + 1 < start.tv_sec &&
+			   t_new.tv_sec + 1 < start.tv_sec;
 	/* Files gone: expunged by another program. */
 	for (size_t i = 0; i < mb->ix.count; i++) {
 		struct mbx_rec *rec = &mb->ix.recs[i];
@@ -771,6 +835,7 @@ static int scan(struct mailbox *mb, const char **error_r)
 		mbx_index_format_rec(rec, &mb->pending);
 		mb->pending_sync = true;
 	}
+recent:
 	/* \Recent: this read-write session is the first to see these. */
 	if (rw && mb->ix.first_recent < mb->ix.uidnext) {
 		for (size_t i = 0; i < mb->ix.count; i++)
@@ -801,10 +866,7 @@ static void view_entry(struct mailbox *mb, struct mailbox_msg *m,
 	m->modseq = rec->modseq;
 	m->size = rec->size;
 	m->internal = (time_t)rec->mtime;
-	if (m->name == NULL || strcmp(m->name, rec->name) != 0) {
-		free((char *)m->name);
-		m->name = xstrdup(rec->name);
-	}
+	m->name = rec->name; /* replaced names wait in the grave */
 }
 
 /* view_merge - the new view from the index, with what changed */
@@ -829,7 +891,6 @@ static void view_merge(struct mailbox *mb, struct mailbox_changes *ch)
 		if (i < old_count && (rec == NULL || old[i].uid < rec->uid)) {
 			if (exp != NULL)
 				exp[exp_count++] = i;
-			free((char *)old[i].name);
 			i++;
 		} else if (i < old_count && old[i].uid == rec->uid) {
 			struct mailbox_msg *m = &nv[n];
@@ -871,6 +932,8 @@ static void view_merge(struct mailbox *mb, struct mailbox_changes *ch)
 	free(old);
 	mb->view = nv;
 	mb->view_count = n;
+	/* No view entry points to a buried name any more. */
+	mbx_index_empty_grave(&mb->ix);
 }
 
 /* --- the API ------------------------------------------------------- */
@@ -984,8 +1047,6 @@ void mailbox_close(struct mailbox **mbp)
 	if (mb == NULL)
 		return;
 	unlock_folder(mb);
-	for (size_t i = 0; i < mb->view_count; i++)
-		free((char *)mb->view[i].name);
 	free(mb->view);
 	mbx_index_clear(&mb->ix);
 	mbx_keywords_clear(&mb->kw);
@@ -1250,7 +1311,7 @@ int mailbox_store_flags(struct mailbox *mb, size_t i, char mode, unsigned flags,
 			}
 			free(now);
 		}
-		set_name(rec, to);
+		set_name(mb, rec, to);
 		if (new_flags != rec->flags || new_kw != rec->keywords) {
 			rec->flags = new_flags;
 			rec->keywords = new_kw;

@@ -56,7 +56,28 @@ void mbx_index_clear(struct mbx_index *ix)
 		free(ix->recs[i].name);
 	}
 	free(ix->recs);
+	mbx_index_empty_grave(ix);
+	free(ix->grave);
 	mbx_index_init(ix);
+}
+
+void mbx_index_bury(struct mbx_index *ix, char *name)
+{
+	if (name == NULL)
+		return;
+	if (ix->grave_count == ix->grave_alloc) {
+		ix->grave_alloc = ix->grave_alloc ? ix->grave_alloc * 2 : 16;
+		ix->grave = xreallocarray(ix->grave, ix->grave_alloc,
+					  sizeof(*ix->grave));
+	}
+	ix->grave[ix->grave_count++] = name;
+}
+
+void mbx_index_empty_grave(struct mbx_index *ix)
+{
+	for (size_t i = 0; i < ix->grave_count; i++)
+		free(ix->grave[i]);
+	ix->grave_count = 0;
 }
 
 /* get_num - decimal digits at *pp up to end; no sign, no overflow */
@@ -145,7 +166,7 @@ void mbx_index_pack(struct mbx_index *ix)
 	for (size_t i = 0; i < ix->count; i++) {
 		if (ix->recs[i].dead) {
 			free(ix->recs[i].base);
-			free(ix->recs[i].name);
+			mbx_index_bury(ix, ix->recs[i].name);
 			continue;
 		}
 		ix->recs[j++] = ix->recs[i];

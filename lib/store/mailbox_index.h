@@ -58,6 +58,10 @@ struct mbx_index {
 	struct mbx_rec *recs;  /* ascending uid */
 	size_t count, alloc;
 	size_t records; /* record lines in the file (for compaction) */
+	/* Names replaced or of expunged records, kept until the caller's
+	 * view no longer points to them (mbx_index_empty_grave). */
+	char **grave;
+	size_t grave_count, grave_alloc;
 };
 
 void mbx_index_init(struct mbx_index *ix);
@@ -77,8 +81,11 @@ struct mbx_rec *mbx_index_find(struct mbx_index *ix, uint32_t uid);
 /* Append a new message (uid above every other); returns it. */
 struct mbx_rec *mbx_index_add(struct mbx_index *ix, uint32_t uid,
 			      const char *base);
-/* Drop dead records from the array. */
+/* Drop dead records from the array (their names go to the grave). */
 void mbx_index_pack(struct mbx_index *ix);
+/* Keep name (malloc'd) until mbx_index_empty_grave(); NULL is ignored. */
+void mbx_index_bury(struct mbx_index *ix, char *name);
+void mbx_index_empty_grave(struct mbx_index *ix);
 
 /* Record lines, appended to out. */
 void mbx_index_format_header(const struct mbx_index *ix, struct strbuf *out);

@@ -703,6 +703,80 @@ static void test_wait_fd(void **state)
 	free(dir);
 }
 
+/* set_old - cur/ and new/ last changed long ago (so a sync may trust
+ * that an unchanged time means unchanged contents) */
+static void set_old(const char *md)
+{
+	struct timespec ts[2] = {{1000000000, 0}, {1000000000, 0}};
+	char *cur = xasprintf("%s/cur", md), *new = xasprintf("%s/new", md);
+
+	assert_int_equal(utimensat(AT_FDCWD, cur, ts, 0), 0);
+	assert_int_equal(utimensat(AT_FDCWD, new, ts, 0), 0);
+	free(cur);
+	free(new);
+}
+
+/*
+ * test_unchanged_dirs - a sync that skips reading unchanged directories
+ * still sees what others did through the index, and reads them again
+ * as soon as their time moves (a delivery, a rename by another program)
+ */
+static void test_unchanged_dirs(void **state)
+{
+	char *dir = testlib_tmpdir(), *md = xasprintf("%s/Maildir", dir);
+	struct mailbox_changes ch;
+	struct mailbox *a, *b;
+	const char *error;
+	uint32_t uid;
+
+	(void)state;
+	deliver(md, "1\n");
+	deliver(md, "2\n");
+	a = open_ok(md, "INBOX", 0);
+	set_old(md);
+	b = open_ok(md, "INBOX", 0);
+	sync_ok(a, NULL);
+	/* Both trust the directories now.  b's changes reach a. */
+	store_ok(b, 0, '+', MAIL_SEEN, NULL, 0);
+	assert_int_equal(
+		mailbox_append(b, "x\n", 2, 0, NULL, 0, 0, &uid, &error), 0);
+	sync_ok(a, &ch);
+	assert_int_equal(ch.changed_count, 1);
+	assert_int_equal(ch.new_count, 1);
+	mailbox_changes_free(&ch);
+	assert_int_equal(mailbox_count(a), 3);
+	{
+		int fd = mailbox_msg_open(a, 2);
+
+		assert_true(fd >= 0);
+		close(fd);
+	}
+	/* A delivery moves new/'s time. */
+	set_old(md);
+	sync_ok(a, NULL);
+	deliver(md, "3\n");
+	sync_ok(a, &ch);
+	assert_int_equal(ch.new_count, 1);
+	mailbox_changes_free(&ch);
+	/* Another program removes a file: cur/'s time moves. */
+	set_old(md);
+	sync_ok(a, NULL);
+	{
+		char *p = xasprintf("%s/%s", md, mailbox_msg(a, 0)->name);
+
+		assert_int_equal(unlink(p), 0);
+		free(p);
+	}
+	sync_ok(a, &ch);
+	assert_int_equal(ch.expunged_count, 1);
+	mailbox_changes_free(&ch);
+	mailbox_close(&a);
+	mailbox_close(&b);
+	testlib_rmtree(dir);
+	free(md);
+	free(dir);
+}
+
 static double now_ms(void)
 {
 	struct timeval tv;
@@ -759,6 +833,11 @@ static void test_large(void **state)
 	t2 = now_ms();
 	sync_ok(mb, NULL);
 	print_message("sync %.1f ms\n", now_ms() - t2);
+	set_old(md);
+	sync_ok(mb, NULL);
+	t2 = now_ms();
+	sync_ok(mb, NULL);
+	print_message("sync of unchanged directories %.1f ms\n", now_ms() - t2);
 	/* Flag every message, then expunge half: one append each. */
 	for (size_t i = 0; i < n; i += 2)
 		store_ok(mb, i, '+', MAIL_DELETED, NULL, 0);
@@ -790,6 +869,7 @@ int main(void)
 		cmocka_unit_test(test_folders),
 		cmocka_unit_test(test_copy),
 		cmocka_unit_test(test_wait_fd),
+		cmocka_unit_test(test_unchanged_dirs),
 		cmocka_unit_test(test_large),
 	};
 
