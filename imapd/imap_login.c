@@ -61,6 +61,7 @@ static void imap_login_settings_load(struct imap_login *il)
 	const char *v;
 
 	set->queue_dir = config_str(cfg, "queue_directory");
+	set->mail_name = config_str(cfg, "mail_name");
 	set->login_timeout = config_time(cfg, "imapd_login_timeout");
 	set->failure_limit =
 		(unsigned)config_int(cfg, "imapd_login_failure_limit");

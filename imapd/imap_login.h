@@ -55,6 +55,8 @@ enum imap_login_tls_level {
 struct imap_login_settings {
 	const char *queue_dir;
 	const char *service; /* post-login service: "imapd" */
+	const char
+		*mail_name; /* "Facteur": the greeting says "Facteur ready." */
 	long long login_timeout;
 	unsigned failure_limit;
 	unsigned session_limit;

@@ -419,6 +419,6 @@ void imap_login_session_accept(struct imap_login *il, int fd, const char *addr,
 		s->tls_handshake = true;
 	}
 	session_setup_bev(s);
-	imap_login_reply(s, "* OK [CAPABILITY %s] Facteur ready.",
-			 imap_login_capability(s));
+	imap_login_reply(s, "* OK [CAPABILITY %s] %s ready.",
+			 imap_login_capability(s), il->set.mail_name);
 }
