@@ -43,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -195,6 +196,7 @@ static void local_request(struct server *srv, int fd, struct attr_list *list)
 	if (net_set_nonblock(fd, false) < 0 || attr_write_fd(fd, &out) < 0)
 		log_warn("%s: write result: %m", id);
 done:
+	local_loop_free(&req);
 	qfile_free(&req.q);
 	free(path);
 	strbuf_release(&out);
@@ -211,6 +213,28 @@ static struct maps_list *local_maps(const struct config *cfg, const char *name,
 	const char *const *specs = config_list(cfg, name, &count);
 
 	return maps_list_create(name, specs, count, flags);
+}
+
+/* local_classes - allow_mail_to_* as LOCAL_CLASS_* bits */
+static unsigned local_classes(const struct config *cfg, const char *name)
+{
+	size_t count;
+	const char *const *words = config_list(cfg, name, &count);
+	unsigned bits = 0;
+
+	for (size_t i = 0; i < count; i++) {
+		if (strcasecmp(words[i], "alias") == 0)
+			bits |= LOCAL_CLASS_ALIAS;
+		else if (strcasecmp(words[i], "forward") == 0)
+			bits |= LOCAL_CLASS_FORWARD;
+		else if (strcasecmp(words[i], "include") == 0)
+			bits |= LOCAL_CLASS_INCLUDE;
+		else
+			log_fatal("%s: unknown class \"%s\" (alias, forward "
+				  "or include)",
+				  name, words[i]);
+	}
+	return bits;
 }
 
 /* local_init - settings, tables (opened on first use) */
@@ -249,6 +273,13 @@ static void local_init(struct server *srv)
 		ctx->gid_maps = maps_list_create("virtual_gid_maps",
 						 &ctx->virtual_gid_maps, 1, 0);
 	ctx->passwd_path = config_str(cfg, "auth_passwd_file");
+	ctx->forward_path =
+		config_list(cfg, "forward_path", &ctx->forward_path_count);
+	ctx->commands_allowed = local_classes(cfg, "allow_mail_to_commands");
+	ctx->files_allowed = local_classes(cfg, "allow_mail_to_files");
+	ctx->command_time_limit = config_time(cfg, "command_time_limit");
+	ctx->default_privs = config_str(cfg, "default_privs");
+	ctx->mail_owner = config_str(cfg, "mail_owner");
 	if ((ctx->res = resolver_create(cfg, &error)) == NULL)
 		log_fatal("%s", error);
 }

@@ -5,7 +5,8 @@
  *	#include "local.h"
  *
  *	int local_alias_lookup(struct local_ctx *ctx, const char *address,
- *			       char ***targets_r, struct local_result *res);
+ *			       char ***targets_r, unsigned **classes_r,
+ *			       struct local_result *res);
  *
  * DESCRIPTION
  *	The local part of address (lowercased; then without its
@@ -17,12 +18,16 @@
  *	name already expanded is a mailbox, not a loop.  The result is the
  *	list of final addresses without duplicates, at most
  *	LOCAL_ALIAS_TARGETS_MAX of them.  Targets in other domains are kept
- *	as they are: local_deliver_mailbox() delivers the virtual ones and
- *	defers the remote ones until the smtp client exists.
+ *	as they are: local_recipient.c delivers the virtual ones and
+ *	forwards the others.
  *
- *	Commands ("|..."), files ("/...") and ":include:" are not supported
- *	yet; they are handed back as they are and local_deliver_one()
- *	bounces them.
+ *	Commands ("|...") and files ("/...") are handed back as they are,
+ *	each with the class it came from (LOCAL_CLASS_ALIAS, or
+ *	LOCAL_CLASS_INCLUDE from an :include: file) in *classes_r, for
+ *	allow_mail_to_commands / allow_mail_to_files.  ":include:/path"
+ *	is expanded here: the file's entries (local_forward.c; it must not
+ *	be group or world writable) are items of the alias, read with
+ *	local's own ids (the alias database is the administrator's).
  *
  * DIAGNOSTICS
  *	A table that cannot be opened or read is a temporary failure (the
@@ -35,6 +40,8 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
 #include "alloc.h"
 #include "local.h"
@@ -45,6 +52,7 @@
 
 struct expansion {
 	char **list;
+	unsigned *classes;
 	size_t count;
 	char **seen;
 	size_t seen_count;
@@ -78,7 +86,7 @@ static bool list_has(char **list, size_t count, const char *s)
 }
 
 /* add_target - append a final address once */
-static void add_target(struct expansion *ex, const char *addr)
+static void add_target(struct expansion *ex, const char *addr, unsigned cls)
 {
 	if (list_has(ex->list, ex->count, addr))
 		return;
@@ -87,6 +95,9 @@ static void add_target(struct expansion *ex, const char *addr)
 		return;
 	}
 	ex->list = xreallocarray(ex->list, ex->count + 2, sizeof(char *));
+	ex->classes =
+		xreallocarray(ex->classes, ex->count + 1, sizeof(unsigned));
+	ex->classes[ex->count] = cls;
 	ex->list[ex->count++] = xstrdup(addr);
 	ex->list[ex->count] = NULL;
 }
@@ -112,29 +123,67 @@ static int lookup_name(struct local_ctx *ctx, const char *local, char **value_r)
 
 static int expand(struct local_ctx *ctx, const char *name, const char *value,
 		  int depth, struct expansion *ex);
+static int expand_target(struct local_ctx *ctx, const char *target, int depth,
+			 unsigned cls, struct expansion *ex);
+
+/* expand_include - the entries of an :include: file */
+static int expand_include(struct local_ctx *ctx, const char *path, int depth,
+			  struct expansion *ex)
+{
+	struct local_result res = {0};
+	char **entries = NULL;
+	struct stat st;
+	int r;
+
+	if (depth > LOCAL_ALIAS_DEPTH_MAX) {
+		ex->too_deep = true;
+		return 0;
+	}
+	/* Any owner: the administrator named the file in the aliases;
+	 * local_forward_read() still refuses a group/world writable one. */
+	if (path[0] != '/' || stat(path, &st) < 0) {
+		log_warn("alias :include:%s: no such file (ignored)", path);
+		return 0;
+	}
+	r = local_forward_read(path, st.st_uid, &entries, &res);
+	if (r <= 0) {
+		log_warn("alias :include:%s: %s", path,
+			 r < 0 ? res.reason : "no such file");
+		if (r < 0 && res.status == LOCAL_DEFERRED)
+			return -1;
+		return 0; /* ignored, as a missing file */
+	}
+	r = 0;
+	for (size_t i = 0; r >= 0 && entries[i] != NULL; i++)
+		r = expand_target(ctx, entries[i], depth + 1,
+				  LOCAL_CLASS_INCLUDE, ex);
+	local_forward_free(entries);
+	return r;
+}
 
 /* expand_target - one item of an alias value */
 static int expand_target(struct local_ctx *ctx, const char *target, int depth,
-			 struct expansion *ex)
+			 unsigned cls, struct expansion *ex)
 {
 	const char *at = strrchr(target, '@');
 	char *local, *value = NULL;
 	int r;
 
-	if (target[0] == '|' || target[0] == '/' ||
-	    strncmp(target, ":include:", 9) == 0 || at == target) {
-		add_target(ex, target);
+	if (strncasecmp(target, ":include:", 9) == 0)
+		return expand_include(ctx, target + 9, depth, ex);
+	if (target[0] == '|' || target[0] == '/' || at == target) {
+		add_target(ex, target, cls);
 		return 0;
 	}
 	if (at != NULL && resolver_class(ctx->res, target) != RESOLVE_LOCAL) {
-		add_target(ex, target);
+		add_target(ex, target, cls);
 		return 0;
 	}
 	local = at != NULL ? xstrndup(target, (size_t)(at - target))
 			   : xstrdup(target);
 	if (list_has(ex->seen, ex->seen_count, local)) {
 		/* "bob: bob": the name itself is the mailbox. */
-		add_target(ex, local);
+		add_target(ex, local, cls);
 		free(local);
 		return 0;
 	}
@@ -142,7 +191,7 @@ static int expand_target(struct local_ctx *ctx, const char *target, int depth,
 	if (r > 0)
 		r = expand(ctx, local, value, depth + 1, ex);
 	else if (r == 0)
-		add_target(ex, local);
+		add_target(ex, local, cls);
 	free(value);
 	free(local);
 	return r;
@@ -175,7 +224,8 @@ static int expand(struct local_ctx *ctx, const char *name, const char *value,
 		     e > item && (e[-1] == ' ' || e[-1] == '\t');)
 			*--e = '\0';
 		if (*item != '\0')
-			r = expand_target(ctx, item, depth, ex);
+			r = expand_target(ctx, item, depth, LOCAL_CLASS_ALIAS,
+					  ex);
 		if (last)
 			break;
 		p = end + 1;
@@ -194,7 +244,8 @@ static void free_list(char **list, size_t count)
 
 /* local_alias_lookup - expand address through alias_maps */
 int local_alias_lookup(struct local_ctx *ctx, const char *address,
-		       char ***targets_r, struct local_result *res)
+		       char ***targets_r, unsigned **classes_r,
+		       struct local_result *res)
 {
 	const char *at = strrchr(address, '@');
 	char *local = at != NULL ? xstrndup(address, (size_t)(at - address))
@@ -216,6 +267,7 @@ int local_alias_lookup(struct local_ctx *ctx, const char *address,
 		local_result_set(res, LOCAL_DEFERRED, "4.3.0",
 				 "alias database unavailable");
 		free_list(ex.list, ex.count);
+		free(ex.classes);
 		return -1;
 	}
 	if (r == 0 && ex.seen_count == 0 && ex.count == 0)
@@ -228,8 +280,10 @@ int local_alias_lookup(struct local_ctx *ctx, const char *address,
 		local_result_set(res, LOCAL_BOUNCED, "5.4.6",
 				 "alias expansion of %s failed", address);
 		free_list(ex.list, ex.count);
+		free(ex.classes);
 		return -1;
 	}
 	*targets_r = ex.list;
+	*classes_r = ex.classes;
 	return 1;
 }

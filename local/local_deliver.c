@@ -4,27 +4,14 @@
  * SYNOPSIS
  *	#include "local.h"
  *
- *	void local_deliver_one(struct local_ctx *ctx,
- *			       struct local_request *req, const char *address,
- *			       const char *orcpt, struct local_result *res);
  *	void local_deliver_mailbox(struct local_ctx *ctx,
  *				   struct local_request *req,
  *				   const char *address,
  *				   struct local_result *res);
  *
  * DESCRIPTION
- *	local_deliver_one() expands alias_maps for a LOCAL recipient
- *	(local_alias.c), delivers to every target and logs one Postfix
- *	line for the queue recipient:
- *
- *	  ID: to=<bob@example.com>, [orig_to=<...>, ]relay=local,
- *	  delay=0.41, delays=0.1/0/0/0.3, dsn=2.0.0, status=sent
- *	  (delivered to maildir)
- *
- *	The outcome of an alias with several targets is the worst of
- *	theirs (deferred, then bounced, then sent); a deferred alias is
- *	tried again whole, so targets that got it already may get it twice
- *	(at least once, never lost).
+ *	local_deliver_mailbox() delivers to the mailbox of a final address
+ *	(local_recipient.c routes to it and logs the outcome).
  *
  *	Mailboxes (local_deliver_mailbox):
  *	  LOCAL: the system account's home + home_mailbox, owned by the
@@ -35,8 +22,8 @@
  *	    to virtual_mailbox_base ending in '/'); else, for a passwd-file
  *	    user, virtual_mailbox_base/DOMAIN/USER/.  Owner: the entry's
  *	    uid/gid, else virtual_uid_maps/virtual_gid_maps.
- *	  RELAY (an alias pointing elsewhere): deferred until the smtp
- *	    client exists.
+ *	  RELAY: not a mailbox (local_recipient.c forwards those); deferred
+ *	    should one get here.
  *
  * DIAGNOSTICS
  *	Unknown users bounce with 5.1.1; tables that cannot be read and
@@ -425,104 +412,4 @@ void local_deliver_mailbox(struct local_ctx *ctx, struct local_request *req,
 	}
 	free(local);
 	free(domain);
-}
-
-/* rank - how bad an outcome is (the worst one of an alias wins) */
-static int rank(enum local_status s)
-{
-	return s == LOCAL_DEFERRED ? 2 : s == LOCAL_BOUNCED ? 1 : 0;
-}
-
-/* fmt_delay - seconds as Postfix prints them: 2 digits below 10 */
-static void fmt_delay(char *buf, size_t size, double d)
-{
-	if (d < 0)
-		d = 0;
-	if (d < 0.01)
-		snprintf(buf, size, "0");
-	else if (d < 10)
-		snprintf(buf, size, "%.2g", d);
-	else
-		snprintf(buf, size, "%.0f", d);
-}
-
-/*
- * with_domain - address with the domain of parent (else myhostname)
- * when it has none: an alias "info: bob" means bob in info's domain.
- */
-static char *with_domain(const struct local_ctx *ctx, const char *address,
-			 const char *parent)
-{
-	const char *at = strrchr(parent, '@');
-
-	if (strchr(address, '@') != NULL)
-		return xstrdup(address);
-	return xasprintf("%s@%s", address,
-			 at != NULL ? at + 1 : ctx->myhostname);
-}
-
-/* local_deliver_one - aliases, deliveries, the log line */
-void local_deliver_one(struct local_ctx *ctx, struct local_request *req,
-		       const char *address, const char *orcpt,
-		       struct local_result *res)
-{
-	struct timeval tv;
-	char **targets = NULL;
-	const char *orig = orcpt;
-	double start, end;
-	char d_all[32], d_a[32], d_d[32];
-	int r = 0;
-
-	gettimeofday(&tv, NULL);
-	start = (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
-	if (resolver_class(ctx->res, address) == RESOLVE_LOCAL)
-		r = local_alias_lookup(ctx, address, &targets, res);
-	if (r == 0) {
-		char *full = with_domain(ctx, address, address);
-
-		local_deliver_mailbox(ctx, req, full, res);
-		free(full);
-	} else if (r > 0) {
-		struct local_result worst = {0};
-		bool first = true;
-
-		for (size_t i = 0; targets[i] != NULL; i++) {
-			struct local_result one = {0};
-			char *full = with_domain(ctx, targets[i], address);
-
-			if (strchr("|/:", targets[i][0]) != NULL)
-				local_result_set(
-					&one, LOCAL_BOUNCED, "5.3.0",
-					"unsupported alias destination "
-					"\"%.100s\"",
-					targets[i]);
-			else
-				local_deliver_mailbox(ctx, req, full, &one);
-			if (first || rank(one.status) > rank(worst.status))
-				worst = one;
-			first = false;
-			free(full);
-			free(targets[i]);
-		}
-		free(targets);
-		*res = worst;
-		if (orig[0] == '\0')
-			orig = address;
-	}
-	gettimeofday(&tv, NULL);
-	end = (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
-	fmt_delay(d_all, sizeof(d_all), end - req->arrival);
-	fmt_delay(d_a, sizeof(d_a), req->received - req->arrival);
-	fmt_delay(d_d, sizeof(d_d), end - start);
-	{
-		static const char *const names[] = {"sent", "bounced",
-						    "deferred"};
-		bool show_orig = orig[0] != '\0' && strcasecmp(orig, address);
-
-		log_info("%s: to=<%s>, %s%s%srelay=local, delay=%s, "
-			 "delays=%s/0/0/%s, dsn=%s, status=%s (%s)",
-			 req->queue_id, address, show_orig ? "orig_to=<" : "",
-			 show_orig ? orig : "", show_orig ? ">, " : "", d_all,
-			 d_a, d_d, res->dsn, names[res->status], res->reason);
-	}
 }
