@@ -479,8 +479,17 @@ def test_reload_keeps_logged_in_sessions():
         m.shutdown()
 
 
-def test_idle_worker_exits_and_root_owner_refused():
-    with ImapInstance(extra_main_cf="max_idle = 2s\n") as im:
+def test_timeouts_and_root_owner_refused():
+    with ImapInstance(extra_main_cf="max_idle = 2s\n"
+                      "imapd_login_timeout = 2s\n") as im:
+        # Silent before login for imapd_login_timeout: BYE.
+        r = Raw(im.port)
+        r.line()
+        t = time.monotonic()
+        assert r.line() == "* BYE Disconnected for inactivity."
+        assert 1.5 <= time.monotonic() - t < 10
+        assert r.closed()
+        im.wait_log(r"Disconnected \(inactivity\): user=<>")
         if ROOT:
             # A mailbox owned by root is never served.
             home = os.path.join(im.inst.top, "vmail", "toor")
@@ -521,5 +530,5 @@ if __name__ == "__main__":
         test_garbage_and_overlong_commands,
         test_handover_failure_and_shutdown_bye,
         test_reload_keeps_logged_in_sessions,
-        test_idle_worker_exits_and_root_owner_refused,
+        test_timeouts_and_root_owner_refused,
     ])
