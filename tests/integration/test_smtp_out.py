@@ -9,6 +9,13 @@ result/1 frames, the maillog lines and the exact bytes the sink
 dns_servers.  Sinks listen on 127.0.0.2 and up, so that MX hosts of one
 domain can share a port.
 
+The second part runs the whole path: a user authenticates on a submission
+smtpd (STARTTLS + AUTH), qmgr routes the outside recipient to relayhost
+[relay.test]:PORT, and smtp hands it to a sink that requires AUTH over
+STARTTLS (smtp_tls_security_level = verify against the sink's self-signed
+certificate); refusals come back as delivery status notifications in the
+sender's Maildir (local), with Remote-MTA and Diagnostic-Code.
+
 Run as root the agent runs as mail_owner (facteur or nobody); as another
 user everything runs as that user.
 """
@@ -17,8 +24,9 @@ import glob
 import os
 import pwd
 import re
-import shutil
+import smtplib
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -32,6 +40,11 @@ from smtpsink import Sink  # noqa: E402
 ROOT = os.geteuid() == 0
 QINJECT = os.path.join(ft.BUILDDIR, "tests", "integration", "qinject")
 SMTP = os.path.join(ft.BUILDDIR, "smtp", "smtp")
+SMTPD = os.path.join(ft.BUILDDIR, "smtpd", "smtpd")
+QMGR = os.path.join(ft.BUILDDIR, "qmgr", "qmgr")
+LOCAL = os.path.join(ft.BUILDDIR, "local", "local")
+AUTH = os.path.join(ft.BUILDDIR, "auth", "auth")
+ANVIL = os.path.join(ft.BUILDDIR, "anvil", "anvil")
 
 
 def mail_owner():
@@ -78,7 +91,7 @@ def make_cert(top, name):
 
 class Env:
     def __init__(self):
-        self.dns = dnsserver.Server(ZONE).start()
+        self.dns = DNS
         self.inst = ft.Instance(name="facteur-smtp-out")
         top = self.top = self.inst.top
         os.chmod(top, 0o755)
@@ -165,7 +178,6 @@ class Env:
 
     def cleanup(self):
         self.inst.cleanup()
-        self.dns.stop()
 
 
 def frame(attrs):
@@ -232,6 +244,7 @@ def read_qfile(path):
 
 
 ENV = None
+DNS = None
 
 
 def message(marker, body="Hello.\r\n"):
@@ -632,9 +645,193 @@ def test_bad_request_no_reply():
     ENV.wait_log(r"bad deliver request: queue file active/\.\./etc/passwd")
 
 
+# ------------------------------------------------- end to end through qmgr
+
+VUSER, VPASS = "vuser@virtual.test", "s3cret-Pw"
+
+
+class E2E:
+    """smtpd (submission) + auth + qmgr + local + smtp, relayhost with AUTH."""
+
+    def __init__(self):
+        self.p587 = ft.free_port()
+        self.inst = ft.Instance(name="facteur-smtp-e2e")
+        top = self.top = self.inst.top
+        os.chmod(top, 0o755)
+        self.cert, self.key = make_cert(top, "relay.test")
+        self.smtpd_cert, self.smtpd_key = make_cert(top, "mail.example.test")
+        self.vhome = os.path.join(top, "vuser")
+        os.makedirs(self.vhome)
+        if ROOT:
+            nb = pwd.getpwnam("nobody")
+            os.chown(self.vhome, nb.pw_uid, nb.pw_gid)
+        with open(os.path.join(top, "sasl_passwd"), "w") as f:
+            f.write("[relay.test]:%d alice:s3cret\n" % PORT)
+        os.chmod(os.path.join(top, "sasl_passwd"), 0o644)
+        self.passwd = os.path.join(top, "passwd")
+        self.inst.write_main_cf(
+            "dns_servers = 127.0.0.1:%d\n"
+            "virtual_mailbox_domains = virtual.test\n"
+            "mynetworks = 10.255.255.0/24\n"
+            "alias_maps =\n"
+            "auth_passwd_file = %s\n"
+            "auth_failure_delay = 0s\n"
+            "smtpd_tls_cert_file = %s\n"
+            "smtpd_tls_key_file = %s\n"
+            "smtpd_error_sleep_time = 0\n"
+            "minimal_backoff_time = 1s\n"
+            "maximal_backoff_time = 2s\n"
+            "queue_run_delay = 1s\n"
+            "relayhost = [relay.test]:%d\n"
+            "smtp_tls_security_level = verify\n"
+            "smtp_tls_CAfile = %s\n"
+            "smtp_sasl_auth_enable = yes\n"
+            "smtp_sasl_password_maps = texthash:%s/sasl_passwd\n"
+            "smtp_helo_timeout = 5s\n"
+            % (DNS.port, self.passwd, self.smtpd_cert, self.smtpd_key, PORT,
+               self.cert, top)
+            + ("mail_owner = %s\n" % MAIL_OWNER if ROOT else ""))
+        self.inst.write_master_cf(
+            "127.0.0.1:%d inet n - n - - %s\n"
+            "  -o smtpd_tls_security_level=encrypt -o smtpd_sasl_auth_enable=yes\n"
+            "  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject\n"
+            "qmgr unix n - n 2 1 %s -o max_idle=3600 -o max_use=1000000\n"
+            "local unix - n n - - %s\n"
+            "auth unix - - n - - %s\n"
+            "smtp unix - - n - - %s\n"
+            "anvil unix - - n - 1 %s\n"
+            % (self.p587, SMTPD, QMGR, LOCAL, AUTH, SMTP, ANVIL))
+        ids = (["-u", str(pwd.getpwnam("nobody").pw_uid),
+                "-g", str(pwd.getpwnam("nobody").pw_gid)] if ROOT else [])
+        self.inst.facteur("user", "add", VUSER, "-p", VPASS, "-d", self.vhome,
+                          *ids, check=True)
+        os.chmod(self.passwd, 0o644)
+        self.inst.start()
+        for name in ("public/qmgr", "private/smtp", "private/auth"):
+            ft.wait_for(lambda: os.path.exists(os.path.join(
+                self.inst.queue_dir, name)), what=name)
+
+    def cleanup(self):
+        self.inst.cleanup()
+
+    def submit(self, rcpts, msg):
+        s = smtplib.SMTP("127.0.0.1", self.p587, timeout=30)
+        try:
+            s.ehlo("client.example.test")
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            s.starttls(context=ctx)
+            s.ehlo("client.example.test")
+            s.login(VUSER, VPASS)
+            s.sendmail(VUSER, rcpts, msg)
+        finally:
+            s.quit()
+
+    def maildir(self):
+        return sorted(glob.glob(os.path.join(self.vhome, "Maildir", "new", "*")))
+
+    def queue_empty(self):
+        for d in ("incoming", "active", "deferred"):
+            for _, _, files in os.walk(os.path.join(self.inst.queue_dir, d)):
+                if files:
+                    return False
+        return True
+
+    def wait_log(self, pattern, timeout=20):
+        return ft.wait_for(lambda: re.search(pattern, self.inst.log(), re.M),
+                           timeout=timeout, what="log /%s/" % pattern)
+
+
+E2 = None
+
+
+def relay_sink(**kw):
+    return sink(host="127.0.0.7", tls=(E2.cert, E2.key), auth={"alice": "s3cret"},
+                auth_required=True, ext=["PIPELINING", "8BITMIME", "DSN", "SIZE 10000000",
+                                         "ENHANCEDSTATUSCODES"], **kw)
+
+
+def test_e2e_submission_relayhost_auth():
+    """Submission with AUTH -> qmgr -> smtp -> relayhost with AUTH over TLS."""
+    s = relay_sink()
+    try:
+        body = ("From: %s\r\nTo: someone@outside.test\r\nSubject: e2e\r\n"
+                "Message-ID: <e2e-1@virtual.test>\r\nDate: Sun, 22 Nov 2026 08:00:00 +0000\r\n"
+                "\r\nHello outside.\r\n.starts with a dot\r\n" % VUSER)
+        E2.submit(["someone@outside.test"], body)
+        ft.wait_for(lambda: s.transactions() and s.transactions()[0].data,
+                    timeout=20, what="delivery to the relay")
+        (t,) = s.transactions()
+        assert t.mail.startswith("MAIL FROM:<%s> SIZE=" % VUSER), t.mail
+        # No NOTIFY or ORCPT was given on submission: none is passed on.
+        assert t.rcpts == ["RCPT TO:<someone@outside.test>"], t.rcpts
+        sess = s.sessions[0]
+        assert sess.tls and sess.auth == ("PLAIN", "alice"), (sess.tls, sess.auth)
+        # smtpd put its Received: line first; the rest is the client's bytes,
+        # dot-stuffed on the wire.
+        assert t.data.startswith(b"Received: "), t.data[:200]
+        stuffed = body.replace("\r\n.", "\r\n..").encode()
+        assert t.data.endswith(stuffed + b".\r\n"), t.data
+        E2.wait_log(r"to=<someone@outside\.test>, relay=relay\.test\[127\.0\.0\.7\]:%d, "
+                    r".*status=sent \(250 2\.0\.0 Ok: queued as SINK1\)" % PORT)
+        E2.wait_log(r"Verified TLS connection established to relay\.test\[127\.0\.0\.7\]:%d"
+                    % PORT)
+        ft.wait_for(E2.queue_empty, timeout=10, what="empty queue")
+    finally:
+        s.stop()
+
+
+def test_e2e_bounce_with_remote_reply():
+    """A 5xx RCPT reply: a notice to the sender with Remote-MTA and
+    Diagnostic-Code; the accepted recipient is delivered once."""
+    before = len(E2.maildir())
+    s = relay_sink(rcpt={"nobody@outside.test":
+                         "550 5.1.1 <nobody@outside.test>: Recipient address rejected"})
+    try:
+        body = ("From: %s\r\nTo: x\r\nSubject: bounce me\r\n"
+                "Message-ID: <e2e-2@virtual.test>\r\n\r\nHi.\r\n" % VUSER)
+        E2.submit(["nobody@outside.test", "ok@outside.test"], body)
+        files = ft.wait_for(lambda: len(E2.maildir()) > before and E2.maildir(),
+                            timeout=20, what="the non-delivery notice")
+        with open(files[-1], "rb") as f:
+            dsn = f.read().decode("utf-8", "replace")
+        assert "Final-Recipient: rfc822; nobody@outside.test" in dsn, dsn
+        assert "Remote-MTA: dns; relay.test" in dsn, dsn
+        assert ("Diagnostic-Code: smtp; 550 5.1.1 <nobody@outside.test>: "
+                "Recipient address rejected") in dsn, dsn
+        assert "Status: 5.1.1" in dsn, dsn
+        ts = s.transactions()
+        assert len(ts) == 1 and ts[0].accepted == ["ok@outside.test"], ts
+        ft.wait_for(E2.queue_empty, timeout=10, what="empty queue")
+    finally:
+        s.stop()
+
+
+def test_e2e_deferred_then_sent():
+    """A 4xx at RCPT: deferred with the remote text, sent on the retry."""
+    s = relay_sink(rcpt={"later@outside.test": "450 4.2.0 <later@outside.test>: busy"})
+    try:
+        body = ("From: %s\r\nTo: later@outside.test\r\nSubject: retry\r\n"
+                "Message-ID: <e2e-3@virtual.test>\r\n\r\nAgain.\r\n" % VUSER)
+        E2.submit(["later@outside.test"], body)
+        E2.wait_log(r"to=<later@outside\.test>, relay=relay\.test.*status=deferred "
+                    r"\(host relay\.test\[127\.0\.0\.7\] said: 450 4\.2\.0 "
+                    r"<later@outside\.test>: busy \(in reply to RCPT TO command\)\)")
+        s.rcpt.clear()
+        ft.wait_for(lambda: any(t.data for t in s.transactions()), timeout=20,
+                    what="the retry")
+        E2.wait_log(r"to=<later@outside\.test>, relay=relay\.test.*status=sent")
+        ft.wait_for(E2.queue_empty, timeout=10, what="empty queue")
+    finally:
+        s.stop()
+
+
 def main():
-    global ENV
+    global ENV, E2, DNS
+    DNS = dnsserver.Server(ZONE).start()
     ENV = Env()
+    E2 = E2E()
     try:
         ft.run_tests([
             test_mx_pipelining_exact_bytes,
@@ -658,12 +855,17 @@ def main():
             test_lmtp_unix_per_recipient,
             test_lmtp_inet,
             test_bad_request_no_reply,
+            test_e2e_submission_relayhost_auth,
+            test_e2e_bounce_with_remote_reply,
+            test_e2e_deferred_then_sent,
         ])
     finally:
         if os.environ.get("KEEP"):
-            print("kept", ENV.top)
+            print("kept", ENV.top, E2.top)
         else:
             ENV.cleanup()
+            E2.cleanup()
+        DNS.stop()
 
 
 if __name__ == "__main__":
