@@ -18,18 +18,25 @@ import json
 import os
 import pwd
 import re
+import smtplib
+import ssl
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dnsserver  # noqa: E402
 import facteur_test as ft  # noqa: E402
+import smtpsink  # noqa: E402
 
 ROOT = os.geteuid() == 0
 QINJECT = os.path.join(ft.BUILDDIR, "tests", "integration", "qinject")
 TESTAGENT = os.path.join(ft.BUILDDIR, "tests", "integration", "testagent")
 QMGR = os.path.join(ft.BUILDDIR, "qmgr", "qmgr")
 LOCAL = os.path.join(ft.BUILDDIR, "local", "local")
+SMTPD = os.path.join(ft.BUILDDIR, "smtpd", "smtpd")
+SMTP = os.path.join(ft.BUILDDIR, "smtp", "smtp")
+AUTH = os.path.join(ft.BUILDDIR, "auth", "auth")
 
 if ROOT:
     try:
@@ -133,6 +140,135 @@ class Env:
     def wait_mail(self, needle, timeout=20):
         return ft.wait_for(lambda: [m for m in self.mails() if needle in m],
                            timeout=timeout, what="mail with %r" % needle)
+
+
+class OutEnv:
+    """smtpd (submission, STARTTLS + AUTH), auth, qmgr and the real smtp
+    agent; a DNS server with an MX for outside.example and two sinks."""
+
+    def __init__(self):
+        self.sink = smtpsink.Sink(host="127.0.0.1", name="mx.outside.example").start()
+        self.relay = smtpsink.Sink(host="127.0.0.1", name="relay.example").start()
+        self.dns = dnsserver.Server({
+            "outside.example": {"MX": [[10, "mx.outside.example"]]},
+            "mx.outside.example": {"A": ["127.0.0.1"]},
+        }).start()
+        self.p587 = ft.free_port()
+        self.inst = ft.Instance(name="facteur-route-out")
+        top = self.top = self.inst.top
+        os.chmod(top, 0o755)
+        self.cert, self.key = os.path.join(top, "cert.pem"), os.path.join(top, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                        "-keyout", self.key, "-out", self.cert, "-days", "2",
+                        "-subj", "/CN=mail.example.test"], check=True, capture_output=True)
+        for f in (self.cert, self.key):
+            os.chmod(f, 0o644)
+        self.passwd = os.path.join(top, "passwd")
+        with open(os.path.join(top, "transport"), "w") as f:
+            f.write("outside.example smtp:outside.example:%d\n" % self.sink.port)
+        self.inst.write_main_cf(
+            "mydestination = example.test\n"
+            "virtual_mailbox_domains = virtual.test\n"
+            "alias_maps =\n"
+            "auth_passwd_file = %s\n"
+            "auth_failure_delay = 0s\n"
+            "smtpd_tls_cert_file = %s\n"
+            "smtpd_tls_key_file = %s\n"
+            "dns_servers = 127.0.0.1:%d\n"
+            "transport_maps = texthash:%s/transport\n"
+            "relayhost = [127.0.0.1]:%d\n"
+            "smtp_tls_security_level = none\n"
+            "minimal_backoff_time = 1s\n"
+            "maximal_backoff_time = 2s\n"
+            "queue_run_delay = 1s\n"
+            % (self.passwd, self.cert, self.key, self.dns.port, top, self.relay.port)
+            + ("mail_owner = %s\n" % MAIL_OWNER if ROOT else ""))
+        self.inst.write_master_cf(
+            "127.0.0.1:%d inet n - n - - %s -o smtpd_tls_security_level=encrypt"
+            " -o smtpd_sasl_auth_enable=yes -o smtpd_add_missing_headers=yes"
+            " -o smtpd_relay_restrictions=permit_sasl_authenticated,reject\n"
+            "qmgr unix n - n 300 1 %s -o max_idle=3600 -o max_use=1000000\n"
+            "smtp unix - - n - 4 %s\n"
+            "auth unix - - n - - %s\n" % (self.p587, SMTPD, QMGR, SMTP, AUTH))
+        self.inst.facteur("user", "add", "vuser@virtual.test", "-p", "s3cret-Pw",
+                          "-d", os.path.join(top, "vhome"), check=True)
+        os.chmod(self.passwd, 0o644)
+        self.inst.start()
+        for name in ("public/qmgr", "private/smtp", "private/auth"):
+            ft.wait_for(lambda: os.path.exists(os.path.join(self.inst.queue_dir, name)),
+                        what=name)
+
+    def cleanup(self):
+        self.inst.cleanup()
+        self.sink.stop()
+        self.relay.stop()
+
+    def wait_log(self, pattern, timeout=30):
+        return ft.wait_for(lambda: re.search(pattern, self.inst.log(), re.M),
+                           timeout=timeout, what="log /%s/" % pattern)
+
+
+def submit(port, rcpts, content):
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    s = smtplib.SMTP("127.0.0.1", port, timeout=30)
+    try:
+        s.ehlo("client.example")
+        s.starttls(context=ctx)
+        s.ehlo("client.example")
+        s.login("vuser@virtual.test", "s3cret-Pw")
+        s.mail("vuser@virtual.test")
+        for r in rcpts:
+            code, text = s.rcpt(r)
+            assert code == 250, (r, code, text)
+        code, text = s.data(content)
+        assert code == 250, (code, text)
+        s.quit()
+        return re.search(rb"queued as (\S+)", text).group(1).decode()
+    finally:
+        s.close()
+
+
+def sink_transactions(sink):
+    return [t for sess in sink.sessions for t in sess.transactions if t.data]
+
+
+def test_end_to_end_through_smtp():
+    """Submission with AUTH -> qmgr -> smtp -> a sink found by MX."""
+    if not all(os.access(p, os.X_OK) for p in (SMTPD, SMTP, AUTH)):
+        raise ft.SkipTest("smtpd, smtp or auth is not built")
+    env = OutEnv()
+    try:
+        content = (b"From: <vuser@virtual.test>\r\nTo: <someone@outside.example>\r\n"
+                   b"Subject: out\r\nMessage-ID: <out-1@virtual.test>\r\n"
+                   b"Date: Sun, 22 Nov 2026 08:00:00 +0000\r\n\r\n"
+                   b"Line one.\r\n.leading dot\r\n8-bit: \xc3\xa9t\xc3\xa9\r\n")
+        qid = submit(env.p587, ["someone@outside.example", "far@elsewhere.example"],
+                     content)
+        env.wait_log(r"%s: to=<someone@outside\.example>, relay=mx\.outside\.example"
+                     r"\[127\.0\.0\.1\]:%d, .*status=sent" % (qid, env.sink.port))
+        env.wait_log(r"%s: to=<far@elsewhere\.example>, relay=127\.0\.0\.1"
+                     r"\[127\.0\.0\.1\]:%d, .*status=sent" % (qid, env.relay.port))
+        env.wait_log(r"%s: removed" % qid)
+        for sink, rcpt in ((env.sink, "someone@outside.example"),
+                           (env.relay, "far@elsewhere.example")):
+            ts = sink_transactions(sink)
+            assert len(ts) == 1, ts
+            t = ts[0]
+            assert re.match(r"MAIL FROM:<vuser@virtual\.test>( |$)", t.mail), t.mail
+            assert len(t.rcpts) == 1 and re.match(r"RCPT TO:<%s>( |$)" % re.escape(rcpt),
+                                                   t.rcpts[0]), t.rcpts
+            # The queued message: smtpd's Received: header, then the
+            # client's bytes exactly, dot-stuffed on the wire.
+            wire = content.replace(b"\r\n.", b"\r\n..") + b".\r\n"
+            assert t.data.startswith(b"Received: from client.example"), t.data
+            assert t.data.endswith(b"\r\n" + wire), t.data
+            head = t.data[:-len(wire)]
+            assert re.fullmatch(rb"Received: [^\r\n]*(\r\n[ \t][^\r\n]*)*\r\n", head), head
+            assert b"id " + qid.encode() in head, head
+    finally:
+        env.cleanup()
 
 
 ENV = None
@@ -366,6 +502,7 @@ def main():
                 test_relayhost,
                 test_delay_warning_once,
                 test_no_errors_logged,
+                test_end_to_end_through_smtp,
             ])
         finally:
             ENV2.inst.cleanup()
