@@ -588,11 +588,42 @@ struct unknown {
 	size_t base_off, base_len;
 };
 
+/* delivery_time - "SECONDS.M<usec>..." of a Maildir name, as far as
+ * it has them (0 for what is missing) */
+static void delivery_time(const char *p, uint64_t *sec_r, uint64_t *usec_r)
+{
+	uint64_t sec = 0, usec = 0;
+
+	for (int n = 0; *p >= '0' && *p <= '9' && n < 19; p++, n++)
+		sec = sec * 10 + (uint64_t)(*p - '0');
+	if (p[0] == '.' && p[1] == 'M')
+		for (int n = 0, k = 2; p[k] >= '0' && p[k] <= '9' && n < 19;
+		     k++, n++)
+			usec = usec * 10 + (uint64_t)(p[k] - '0');
+	*sec_r = sec;
+	*usec_r = usec;
+}
+
+/* cmp_unknown - delivery order: seconds, microseconds, then the name */
 static int cmp_unknown(const void *a, const void *b)
 {
 	const struct unknown *x = a, *y = b;
-	int c = strcmp(x->name + x->base_off, y->name + y->base_off);
+	const char *bx = x->name + x->base_off, *by = y->name + y->base_off;
+	uint64_t sx, ux, sy, uy;
+	int c;
 
+	delivery_time(bx, &sx, &ux);
+	delivery_time(by, &sy, &uy);
+	if (sx != sy)
+		return sx < sy ? -1 : 1;
+	if (ux != uy)
+		return ux < uy ? -1 : 1;
+	/* The base names (up to ':') first: one message's two names sort
+	 * next to each other. */
+	c = memcmp(bx, by,
+		   x->base_len < y->base_len ? x->base_len : y->base_len);
+	if (c == 0 && x->base_len != y->base_len)
+		c = x->base_len < y->base_len ? -1 : 1;
 	return c != 0 ? c : strcmp(x->name, y->name);
 }
 

@@ -423,6 +423,36 @@ static void test_flags_keywords(void **state)
 	free(dir);
 }
 
+/* test_delivery_order - UIDs follow delivery time, also when the
+ * microseconds have fewer digits (a plain sort would put M99999 last) */
+static void test_delivery_order(void **state)
+{
+	char *dir = testlib_tmpdir(), *md = xasprintf("%s/Maildir", dir);
+	char *new = xasprintf("%s/new", md), *cur = xasprintf("%s/cur", md);
+	struct mailbox *mb;
+
+	(void)state;
+	assert_int_equal(mkdir(md, 0700), 0);
+	assert_int_equal(mkdir(new, 0700), 0);
+	assert_int_equal(mkdir(cur, 0700), 0);
+	free(testlib_write_file(new, "1700000001.M5P9.h,S=2", "c\n"));
+	free(testlib_write_file(new, "1700000000.M100000P9.h,S=2", "b\n"));
+	free(testlib_write_file(new, "1700000000.M99999P9.h,S=2", "a\n"));
+	free(testlib_write_file(cur, "999999999.M1P9.h,S=2:2,S", "0\n"));
+	mb = open_ok(md, "INBOX", 0);
+	assert_int_equal(mailbox_count(mb), 4);
+	assert_non_null(strstr(mailbox_msg(mb, 0)->name, "999999999.M1P9"));
+	assert_non_null(strstr(mailbox_msg(mb, 1)->name, "M99999P9"));
+	assert_non_null(strstr(mailbox_msg(mb, 2)->name, "M100000P9"));
+	assert_non_null(strstr(mailbox_msg(mb, 3)->name, "1700000001"));
+	mailbox_close(&mb);
+	testlib_rmtree(dir);
+	free(new);
+	free(cur);
+	free(md);
+	free(dir);
+}
+
 static void test_uidlist_import(void **state)
 {
 	char *dir = testlib_tmpdir(), *md = xasprintf("%s/Maildir", dir);
@@ -864,6 +894,7 @@ int main(void)
 		cmocka_unit_test(test_two_handles),
 		cmocka_unit_test(test_readonly),
 		cmocka_unit_test(test_flags_keywords),
+		cmocka_unit_test(test_delivery_order),
 		cmocka_unit_test(test_uidlist_import),
 		cmocka_unit_test(test_corrupt_index),
 		cmocka_unit_test(test_folders),
