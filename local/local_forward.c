@@ -25,7 +25,8 @@
  *	commands as the user.
  *
  * DIAGNOSTICS
- *	No file: 0 (the mailbox is used).  An unsafe file bounces (5.7.1,
+ *	No file, or one local may not open (EACCES, logged): 0 (the
+ *	mailbox is used).  An unsafe file bounces (5.7.1,
  *	so that the user notices); a file that cannot be read, or is
  *	larger than LOCAL_FORWARD_SIZE_MAX, defers or bounces with a
  *	reason naming the path.
@@ -46,6 +47,7 @@
 
 #include "alloc.h"
 #include "local.h"
+#include "log.h"
 
 /* The largest .forward or :include: file read. */
 #define LOCAL_FORWARD_SIZE_MAX (256 * 1024)
@@ -133,6 +135,13 @@ int local_forward_read(const char *path, uid_t uid, char ***entries_r,
 	    0) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return 0;
+		if (errno == EACCES) {
+			/* A home we may not read (an unprivileged instance
+			 * and another user's home): as no file, as Postfix. */
+			log_warn("cannot open %s: %s (ignored)", path,
+				 strerror(errno));
+			return 0;
+		}
 		if (errno == ELOOP) {
 			local_result_set(res, LOCAL_BOUNCED, "5.7.1",
 					 "refusing symlinked file %s", path);

@@ -16,6 +16,7 @@
  *	incoming/ with the qfile writer (lib/global/qfile.h, the same fsync
  *	protocol as smtpd): the original sender, the new recipients, the
  *	original arrival time kept out (a new message, new lifetime), and
+ *	the attributes smtputf8, body, ret and envid of the original, and
  *	the content with "Delivered-To: DELIVERED_TO" in front, so that the
  *	copy coming back here is recognized as a loop (local_loop.c).  It
  *	then wakes qmgr through public/qmgr.  The original recipient counts
@@ -49,6 +50,14 @@
 /* The hash depth of incoming/ for files written here (qmgr's own). */
 #define LOCAL_INCOMING_DEPTH 1
 
+/* Attributes of the original that the forwarded copy keeps. */
+static const char *const kept[] = {
+	QFILE_ATTR_SMTPUTF8,
+	QFILE_ATTR_BODY,
+	QFILE_ATTR_RET,
+	QFILE_ATTR_ENVID,
+};
+
 /* local_resubmit - a new queue file for addresses */
 int local_resubmit(struct local_ctx *ctx, struct local_request *req,
 		   char *const *addresses, size_t count,
@@ -80,6 +89,13 @@ int local_resubmit(struct local_ctx *ctx, struct local_request *req,
 		goto out;
 	if (qfile_write_sender(w, req->sender, &error) < 0)
 		goto out;
+	/* What the message is and what its sender asked for stays. */
+	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+		const char *v = qfile_attr(req->q, kept[i]);
+
+		if (v != NULL && qfile_write_attr(w, kept[i], v, &error) < 0)
+			goto out;
+	}
 	for (size_t i = 0; i < count; i++)
 		if (qfile_write_recipient(w, addresses[i], NULL, 0, &error) < 0)
 			goto out;
