@@ -147,7 +147,11 @@ class OutEnv:
     agent; a DNS server with an MX for outside.example and two sinks."""
 
     def __init__(self):
-        self.sink = smtpsink.Sink(host="127.0.0.1", name="mx.outside.example").start()
+        self.sink = smtpsink.Sink(host="127.0.0.1", name="mx.outside.example", rcpt={
+            "bad@outside.example":
+                "550 5.1.1 <bad@outside.example>: Recipient address rejected",
+            "busy@outside.example": "450 4.2.0 <busy@outside.example>: Mailbox busy",
+        }).start()
         self.relay = smtpsink.Sink(host="127.0.0.1", name="relay.example").start()
         self.dns = dnsserver.Server({
             "outside.example": {"MX": [[10, "mx.outside.example"]]},
@@ -189,9 +193,14 @@ class OutEnv:
             " -o smtpd_relay_restrictions=permit_sasl_authenticated,reject\n"
             "qmgr unix n - n 300 1 %s -o max_idle=3600 -o max_use=1000000\n"
             "smtp unix - - n - 4 %s\n"
-            "auth unix - - n - - %s\n" % (self.p587, SMTPD, QMGR, SMTP, AUTH))
+            "local unix - n n - 4 %s\n"
+            "auth unix - - n - - %s\n" % (self.p587, SMTPD, QMGR, SMTP, LOCAL, AUTH))
+        self.vhome = os.path.join(top, "vhome")
+        os.makedirs(self.vhome)
+        os.chown(self.vhome, MB_UID, MB_GID)
+        ids = ["-u", str(MB_UID), "-g", str(MB_GID)] if ROOT else []
         self.inst.facteur("user", "add", "vuser@virtual.test", "-p", "s3cret-Pw",
-                          "-d", os.path.join(top, "vhome"), check=True)
+                          "-d", self.vhome, *ids, check=True)
         os.chmod(self.passwd, 0o644)
         self.inst.start()
         for name in ("public/qmgr", "private/smtp", "private/auth"):
@@ -228,6 +237,38 @@ def submit(port, rcpts, content):
         return re.search(rb"queued as (\S+)", text).group(1).decode()
     finally:
         s.close()
+
+
+def test_remote_failures_through_smtp():
+    """The real agent's 5xx and 4xx: a notice quoting the remote reply, a
+    deferral showing it in the queue listing."""
+    if not all(os.access(p, os.X_OK) for p in (SMTPD, SMTP, AUTH)):
+        raise ft.SkipTest("smtpd, smtp or auth is not built")
+    env = OutEnv()
+    try:
+        content = b"Subject: fail\r\n\r\nbody\r\n"
+        qid = submit(env.p587, ["bad@outside.example", "busy@outside.example"], content)
+        env.wait_log(r"%s: to=<bad@outside\.example>, .*dsn=5\.1\.1, status=bounced" % qid)
+        env.wait_log(r"%s: to=<busy@outside\.example>, .*dsn=4\.2\.0, status=deferred" % qid)
+        env.wait_log(r"%s: sender non-delivery notification: \w+" % qid)
+        path = ft.wait_for(lambda: glob.glob(os.path.join(env.vhome, "Maildir", "new", "*")),
+                           what="the notice")[0]
+        with open(path, "rb") as f:
+            notice = f.read().decode()
+        assert re.search(r"\nFinal-Recipient: rfc822; bad@outside\.example\n"
+                         r"Action: failed\nStatus: 5\.1\.1\n"
+                         r"Remote-MTA: dns; mx\.outside\.example\n"
+                         r"Diagnostic-Code: smtp; 550 5\.1\.1 <bad@outside\.example>: "
+                         r"Recipient address rejected\n", notice), notice
+        assert "busy@outside.example" not in notice.split("message/delivery-status")[1] \
+            .split("message/rfc822")[0], notice
+        out = ft.wait_for(lambda: qid in env.inst.facteur("queue", "-p").stdout
+                          and "Mailbox busy" in env.inst.facteur("queue", "-p").stdout
+                          and env.inst.facteur("queue", "-p").stdout, what="queue listing")
+        assert re.search(r"^\s*\(.*450 4\.2\.0 <busy@outside\.example>: Mailbox busy.*\)\n"
+                         r"\s+busy@outside\.example$", out, re.M), out
+    finally:
+        env.cleanup()
 
 
 def sink_transactions(sink):
@@ -503,6 +544,7 @@ def main():
                 test_delay_warning_once,
                 test_no_errors_logged,
                 test_end_to_end_through_smtp,
+                test_remote_failures_through_smtp,
             ])
         finally:
             ENV2.inst.cleanup()
