@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -807,6 +808,140 @@ static void test_unchanged_dirs(void **state)
 	free(dir);
 }
 
+/*
+ * test_kill9 - a writer killed at random moments (kill -9) never loses a
+ * UID it reported, the index stays readable, and UIDs are not reused
+ */
+static void test_kill9(void **state)
+{
+	char *dir = testlib_tmpdir(), *md = xasprintf("%s/Maildir", dir);
+	uint32_t reported[4096];
+	size_t nrep = 0;
+
+	(void)state;
+	mailbox_close(
+		&(struct mailbox *){open_ok(md, "INBOX", MAILBOX_CREATE)});
+	srand(42);
+	for (int round = 0; round < 10; round++) {
+		int fds[2];
+		pid_t pid;
+		uint32_t uid;
+		ssize_t n;
+
+		assert_int_equal(pipe(fds), 0);
+		if ((pid = fork()) == 0) {
+			struct mailbox *mb = open_ok(md, "INBOX", 0);
+			const char *error;
+
+			close(fds[0]);
+			for (int i = 0;; i++) {
+				if (mailbox_append(mb, "k\n", 2, 0, NULL, 0, 0,
+						   &uid, &error) < 0)
+					_exit(1);
+				if (write(fds[1], &uid, sizeof(uid)) < 0)
+					_exit(1);
+				if (i % 3 == 0 &&
+				    (mailbox_sync(mb, NULL, &error) < 0 ||
+				     mailbox_store_flags(mb, 0, '+', MAIL_SEEN,
+							 NULL, 0, 0,
+							 &error) < 0))
+					_exit(1);
+			}
+		}
+		close(fds[1]);
+		usleep((useconds_t)(40000 + rand() % 160000));
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		while ((n = read(fds[0], &uid, sizeof(uid))) == sizeof(uid))
+			if (nrep < sizeof(reported) / sizeof(*reported))
+				reported[nrep++] = uid;
+		close(fds[0]);
+	}
+	{
+		struct mailbox *mb = open_ok(md, "INBOX", 0);
+		uint32_t last = 0;
+
+		for (size_t i = 0; i < nrep; i++) {
+			assert_true(reported[i] > last); /* never reused */
+			last = reported[i];
+			if (mailbox_find_uid(mb, reported[i]) < 0)
+				fail_msg("UID %u lost", reported[i]);
+		}
+		assert_true(mailbox_uidnext(mb) > last);
+		print_message("%zu UIDs reported by killed writers, all kept; "
+			      "%zu messages\n",
+			      nrep, mailbox_count(mb));
+		mailbox_close(&mb);
+	}
+	testlib_rmtree(dir);
+	free(md);
+	free(dir);
+}
+
+/*
+ * test_concurrent - three processes append, store and sync at once:
+ * every message gets one UID, all agree
+ */
+static void test_concurrent(void **state)
+{
+	char *dir = testlib_tmpdir(), *md = xasprintf("%s/Maildir", dir);
+	pid_t pids[3];
+	struct mailbox *mb;
+
+	(void)state;
+	mailbox_close(
+		&(struct mailbox *){open_ok(md, "INBOX", MAILBOX_CREATE)});
+	for (int k = 0; k < 3; k++) {
+		if ((pids[k] = fork()) == 0) {
+			struct mailbox *m = open_ok(md, "INBOX", 0);
+			const char *error;
+			uint32_t uid;
+
+			for (int i = 0; i < 60; i++) {
+				if (k == 2)
+					deliver(md, "d\n");
+				else if (mailbox_append(m, "a\n", 2, 0, NULL, 0,
+							0, &uid, &error) < 0)
+					_exit(1);
+				if (mailbox_sync(m, NULL, &error) < 0)
+					_exit(2);
+				if (mailbox_count(m) > 0 &&
+				    mailbox_store_flags(
+					    m, (size_t)i % mailbox_count(m),
+					    '+', MAIL_FLAGGED, NULL, 0, 0,
+					    &error) < 0)
+					_exit(3);
+			}
+			mailbox_close(&m);
+			_exit(0);
+		}
+	}
+	for (int k = 0; k < 3; k++) {
+		int status;
+
+		assert_int_equal(waitpid(pids[k], &status, 0), pids[k]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	mb = open_ok(md, "INBOX", 0);
+	assert_int_equal(mailbox_count(mb), 180);
+	for (size_t i = 0; i < 180; i++)
+		assert_int_equal(mailbox_msg(mb, i)->uid, i + 1);
+	{
+		char *cur = xasprintf("%s/cur", md),
+		     *new = xasprintf("%s/new", md);
+
+		assert_int_equal(count_entries(cur), 180);
+		assert_int_equal(count_entries(new), 0);
+		free(cur);
+		free(new);
+	}
+	mailbox_close(&mb);
+	testlib_rmtree(dir);
+	free(md);
+	free(dir);
+}
+
 static double now_ms(void)
 {
 	struct timeval tv;
@@ -901,6 +1036,8 @@ int main(void)
 		cmocka_unit_test(test_copy),
 		cmocka_unit_test(test_wait_fd),
 		cmocka_unit_test(test_unchanged_dirs),
+		cmocka_unit_test(test_kill9),
+		cmocka_unit_test(test_concurrent),
 		cmocka_unit_test(test_large),
 	};
 
