@@ -66,6 +66,8 @@ err.test error:5.1.1 No such mailbox here
 disc.test discard:dropped by policy
 nohop.test testagent:
 loc.test local:
+badtr.test ../../etc:x
+soft.test error:4.7.1 Try again tomorrow
 """
 
 
@@ -378,6 +380,17 @@ def test_error_and_discard():
     assert "disc.test" not in notice.split("Content-Type: message/rfc822")[0]
 
 
+def test_bad_entries_defer():
+    # A transport becomes private/NAME: "../../etc" is refused, deferred.
+    qid = ENV.inject("alice@example.test", ["x@badtr.test", "y@soft.test"], "badtr")
+    ENV.wait_log(r"%s: to=<x@badtr\.test>, relay=none, .*dsn=4\.3\.0, status=deferred "
+                 r"\(transport_maps: invalid transport in \"\.\./\.\./etc:x\"\)$" % qid)
+    # error: with a 4.x.y status defers.
+    ENV.wait_log(r"%s: to=<y@soft\.test>, relay=none, .*dsn=4\.7\.1, status=deferred "
+                 r"\(Try again tomorrow\)$" % qid)
+    assert ENV.reqs(qid) == []
+
+
 def test_local_transport_in_map():
     qid = ENV.inject("alice@example.test", ["alice@loc.test"], "loc")
     ENV.wait_log(r"%s: to=<alice@loc\.test>, relay=local, " % qid)
@@ -534,6 +547,7 @@ def main():
                 test_recipient_limit,
                 test_transport_maps,
                 test_error_and_discard,
+                test_bad_entries_defer,
                 test_local_transport_in_map,
                 test_concurrency_cap,
                 test_dead_destination_suspended,
