@@ -201,6 +201,10 @@ static void worker_session(const char *buf, size_t len, int fd)
 		else if (err == NULL)
 			err = "bad frame";
 	}
+	/* Defence in depth: a worker serves its own owner's mailboxes. */
+	if (err == NULL && dispatch.root &&
+	    (user.uid != getuid() || user.gid != getgid()))
+		err = "session for another mailbox owner";
 	if (err != NULL) {
 		log_warn("bad session from dispatcher: %s", err);
 		if (fd >= 0)
