@@ -92,6 +92,8 @@ void mailbox_close(struct mailbox **mbp);
  * files get UIDs, vanished ones are expunged from the view, flag changes
  * made by others are picked up.  Fills changes (free with
  * mailbox_changes_free) when not NULL.  Returns 0 or -1 (*error_r).
+ * A -1 after the index was found damaged and rebuilt (a new UIDVALIDITY)
+ * is final: the session cannot go on (IMAP: BYE), close the mailbox.
  */
 int mailbox_sync(struct mailbox *mb, struct mailbox_changes *changes,
 		 const char **error_r);
@@ -106,12 +108,16 @@ uint32_t mailbox_uidnext(const struct mailbox *mb);
 uint64_t mailbox_highestmodseq(const struct mailbox *mb);
 /* Messages with \Recent in this session's view. */
 size_t mailbox_recent_count(const struct mailbox *mb);
-/* The keyword names (index = bit); *count_r of them. */
+/* The keyword names (index = bit); *count_r of them.  A message may
+ * carry bits at or above count (letters no name is known for): leave
+ * them out.  Valid until the next sync or store. */
 const char *const *mailbox_keywords(const struct mailbox *mb, size_t *count_r);
 /* The folder's directory (root or root/.Name). */
 const char *mailbox_path(const struct mailbox *mb);
 
-/* Open message i read-only; returns an fd (close it) or -1 with errno. */
+/* Open message i read-only; returns an fd (close it) or -1 with errno
+ * (ENOENT: expunged by someone else).  A file renamed by another session
+ * since the last sync is found again. */
 int mailbox_msg_open(struct mailbox *mb, size_t i);
 
 /*
@@ -121,7 +127,10 @@ int mailbox_msg_open(struct mailbox *mb, size_t i);
  * unchangedsince (0: none) implements CONDSTORE's UNCHANGEDSINCE: when
  * the message's modseq is higher, nothing changes and 1 is returned.
  * Returns 0 when done (the message's modseq is bumped if anything
- * changed), 1 as said, -1 with *error_r.
+ * changed; the view's entry shows the new state at once and the next
+ * sync does not report it again), 1 as said, -1 with *error_r.  A
+ * message another session expunged meanwhile is left alone (0).
+ * MAIL_RECENT is ignored; '=' keeps MAIL_PASSED.  Not with READONLY.
  */
 int mailbox_store_flags(struct mailbox *mb, size_t i, char mode, unsigned flags,
 			const char *const *keywords, size_t keyword_count,
@@ -131,7 +140,8 @@ int mailbox_store_flags(struct mailbox *mb, size_t i, char mode, unsigned flags,
  * mailbox_expunge - remove the messages of the view that have \Deleted
  * (when uids is NULL) or those of them whose UID is in uids[0..n)
  * (UID EXPUNGE).  The view is not changed: the next mailbox_sync()
- * reports them as expunged.  Returns 0 or -1 with *error_r.
+ * reports them as expunged.  Returns 0 or -1 with *error_r.  Not with
+ * READONLY.
  */
 int mailbox_expunge(struct mailbox *mb, const uint32_t *uids, size_t n,
 		    const char **error_r);
