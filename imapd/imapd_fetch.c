@@ -512,6 +512,26 @@ static void header_fields(const char *hdr, size_t len,
 	strbuf_append(out, "\r\n", 2);
 }
 
+/* binary_decode - BINARY content of a part body: decoded, with CRLF
+ * line ends for what is text on the wire (identity and QP) */
+static int binary_decode(const char *enc, const char *data, size_t len,
+			 struct strbuf *out)
+{
+	enum mime_encoding e = mime_encoding_of(enc);
+	struct strbuf tmp;
+	int ret;
+
+	if (e == MIME_ENC_BASE64)
+		return mime_decode(e, data, len, out) < 0 ? -1 : 0;
+	if (e == MIME_ENC_UNKNOWN)
+		return -1;
+	strbuf_init(&tmp, STRBUF_NO_LIMIT);
+	append_crlf(&tmp, data, len);
+	ret = mime_decode(e, tmp.data != NULL ? tmp.data : "", tmp.len, out);
+	strbuf_release(&tmp);
+	return ret < 0 ? -1 : 0;
+}
+
 /*
  * section_content - the octets a section names, with CRLF line ends
  * (or decoded, for BINARY).  Returns 0, or -1 for a BINARY part whose
@@ -547,10 +567,9 @@ static int section_content(struct render *r,
 
 				append_crlf(out, r->data + root->hdr_offset,
 					    root->hdr_size);
-				if (mime_decode(
-					    mime_encoding_of(root->encoding),
-					    r->data + root->body_offset,
-					    root->body_size, out) < 0)
+				if (binary_decode(root->encoding,
+						  r->data + root->body_offset,
+						  root->body_size, out) < 0)
 					return -1;
 				return 0;
 			}
@@ -558,9 +577,9 @@ static int section_content(struct render *r,
 			return 0;
 		}
 		if (s->binary || s->binary_size) {
-			if (mime_decode(mime_encoding_of(part->encoding),
-					r->data + part->body_offset,
-					part->body_size, out) < 0)
+			if (binary_decode(part->encoding,
+					  r->data + part->body_offset,
+					  part->body_size, out) < 0)
 				return -1;
 			return 0;
 		}

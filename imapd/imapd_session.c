@@ -390,7 +390,7 @@ void imapd_sync(struct imapd_session *s)
 		s->vsizes = NULL;
 		s->vsizes_alloc = 0;
 	}
-	if (ch.new_count > 0 || ch.expunged_count > 0) {
+	if (ch.new_count > 0) {
 		imapd_printf(s, "* %zu EXISTS\r\n", mailbox_count(s->mb));
 		if (!(s->enabled & IMAPD_ENABLED_REV2))
 			imapd_printf(s, "* %zu RECENT\r\n",

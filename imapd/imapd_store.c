@@ -272,8 +272,23 @@ static void copy_move(struct imapd_session *s, const char *tag,
 		if (copied > 0)
 			imapd_printf(s, "* OK [COPYUID %lu %s %s] Moved\r\n",
 				     (unsigned long)validity, su.data, du.data);
-		if (copied > 0 &&
-		    mailbox_expunge(s->mb, src_uids, copied, &error) < 0) {
+		/* The store expunges only \\Deleted messages: mark the
+		 * moved ones (and only them) first. */
+		for (size_t k = 0; k < copied && error == NULL; k++) {
+			ssize_t idx = mailbox_find_uid(s->mb, src_uids[k]);
+
+			if (idx >= 0 &&
+			    mailbox_store_flags(s->mb, (size_t)idx, '+',
+						MAIL_DELETED, NULL, 0, 0,
+						&error) < 0)
+				break;
+			error = NULL;
+		}
+		if (error != NULL) {
+			log_warn("imap(%s): move: %s", s->user, error);
+			imapd_printf(s, "%s NO [SERVERBUG] %s\r\n", tag, error);
+		} else if (copied > 0 && mailbox_expunge(s->mb, src_uids,
+							 copied, &error) < 0) {
 			log_warn("imap(%s): move: expunge: %s", s->user, error);
 			imapd_printf(s, "%s NO [SERVERBUG] %s\r\n", tag, error);
 		} else {
