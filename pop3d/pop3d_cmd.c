@@ -93,6 +93,7 @@ static int size_of(struct pop3d_session *s, size_t idx, uint64_t *size_r)
 static void cmd_capa(struct pop3d_session *s)
 {
 	pop3d_session_reply(s, "+OK Capability list follows\r\n"
+			       "CAPA\r\n"
 			       "TOP\r\n"
 			       "UIDL\r\n"
 			       "RESP-CODES\r\n"
