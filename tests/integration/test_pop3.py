@@ -16,6 +16,7 @@ user (everything runs as that user).
 """
 
 import glob
+import imaplib
 import os
 import poplib
 import pwd
@@ -38,6 +39,10 @@ LOCAL = os.path.join(B, "local", "local")
 AUTH = os.path.join(B, "auth", "auth")
 LOGIN = os.path.join(B, "pop3d", "pop3-login")
 POP3D = os.path.join(B, "pop3d", "pop3d")
+# When built, IMAP shows the same messages: the UIDs must agree.
+IMAP_LOGIN = os.path.join(B, "imapd", "imap-login")
+IMAPD = os.path.join(B, "imapd", "imapd")
+HAVE_IMAP = all(os.access(p, os.X_OK) for p in (IMAP_LOGIN, IMAPD))
 HOST = "mail.example.test"
 VDOM = "virtual.test"
 VUSER = "vuser@" + VDOM
@@ -74,8 +79,8 @@ class Env:
         for prog in (SMTPD, QMGR, LOCAL, AUTH, LOGIN, POP3D):
             if not os.access(prog, os.X_OK):
                 raise ft.SkipTest("%s is not built" % prog)
-        self.p25, self.p110, self.p995, self.pplain = (
-            ft.free_port() for _ in range(4))
+        self.p25, self.p110, self.p995, self.pplain, self.p993 = (
+            ft.free_port() for _ in range(5))
         self.inst = ft.Instance(name="facteur-pop3")
         top = self.top = self.inst.top
         os.chmod(top, 0o755)
@@ -118,7 +123,10 @@ class Env:
             " -o pop3d_login_timeout=2s\n"
             "pop3d unix - n n - - %s\n"
             % (self.p25, SMTPD, QMGR, LOCAL, AUTH, self.p110, LOGIN,
-               self.p995, LOGIN, self.pplain, LOGIN, POP3D))
+               self.p995, LOGIN, self.pplain, LOGIN, POP3D)
+            + ("127.0.0.1:%d inet n - n - - %s -o imapd_tls_wrappermode=yes\n"
+               "imapd unix - n n - - %s\n" % (self.p993, IMAP_LOGIN, IMAPD)
+               if HAVE_IMAP else ""))
         ids = ["-u", str(MB_UID), "-g", str(MB_GID)] if ROOT else []
         for user, pw in ((VUSER, VPASS), (OTHER, OPASS), (OLD, OLDPASS)):
             self.inst.facteur("user", "add", user, "-p", pw, "-d",
@@ -542,6 +550,25 @@ def test_uidl_stable():
     first = p.uidl()[1]
     assert first and all(re.fullmatch(rb"\d+ [0-9A-F]{16}", x)
                          for x in first), first
+    p.quit()
+    if HAVE_IMAP:
+        # The same messages, numbered alike, seen by IMAP: UIDL is the
+        # IMAP UID then the UIDVALIDITY.
+        m = imaplib.IMAP4_SSL("127.0.0.1", ENV.p993,
+                              ssl_context=client_ctx(), timeout=30)
+        m.login(VUSER, VPASS)
+        typ, data = m.status("INBOX", "(UIDVALIDITY)")
+        uidvalidity = int(re.search(rb"UIDVALIDITY (\d+)",
+                                    data[0]).group(1))
+        m.select("INBOX", readonly=True)
+        typ, data = m.fetch("1:*", "(UID)")
+        want = []
+        for item in data:
+            seq, uid = re.match(rb"(\d+) \(UID (\d+)\)", item).groups()
+            want.append(b"%s %08X%08X" % (seq, int(uid), uidvalidity))
+        m.logout()
+        assert first == want, (first, want)
+    p = ENV.login()
     one = p.uidl(1)
     assert one == b"+OK " + first[0], one
     p.quit()
