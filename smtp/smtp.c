@@ -426,6 +426,8 @@ static void smtp_init(struct server *srv)
 
 	ctx->cfg = cfg;
 	ctx->lmtp = strncmp(service, "lmtp", 4) == 0;
+	if (ctx->lmtp)
+		log_init("lmtp"); /* facteur/lmtp[PID], as Postfix's lmtp */
 	ctx->proto = ctx->lmtp ? "lmtp" : "smtp";
 	ctx->queue_dir = config_str(cfg, "queue_directory");
 	ctx->helo_name = config_str(cfg, "smtp_helo_name");

@@ -122,6 +122,7 @@ class Env:
             "smtp-verify unix - - n - 1 %(smtp)s -o smtp_tls_security_level=verify"
             " -o smtp_tls_CAfile=%(ca)s\n"
             "smtp-nocache unix - - n - 1 %(smtp)s -o smtp_connection_cache_time_limit=0\n"
+            "smtp-reuse2 unix - - n - 1 %(smtp)s -o smtp_connection_reuse_count_limit=2\n"
             "relay unix - - n - 1 %(smtp)s -o smtp_tls_security_level=verify"
             " -o smtp_tls_CAfile=%(ca)s -o smtp_sasl_auth_enable=yes"
             " -o smtp_sasl_password_maps=%(sasl)s\n"
@@ -508,6 +509,17 @@ def test_connection_reuse():
         assert s.connections == 2, s.connections
     finally:
         s.stop()
+    s = sink()
+    try:
+        for i in range(3):
+            qid = ENV.inject("alice@example.test", ["x@example.test"], message("r2%d" % i))
+            (r,) = ENV.deliver(qid, "example.test:%d" % PORT, service="smtp-reuse2")
+            assert r["status"] == "sent", r
+        # Two transactions on the first connection, then a new one.
+        assert s.connections == 2, s.connections
+        assert [len(x.transactions) for x in s.sessions] == [2, 1]
+    finally:
+        s.stop()
 
 
 def test_ipv6():
@@ -616,6 +628,8 @@ def test_lmtp_unix_per_recipient():
         assert res[2]["status"] == "bounced" and res[2]["dsn"] == "5.1.1", res
         assert res[2]["diagnostic"] == "lmtp; 550 5.1.1 <c@example.test> User unknown", res
         assert s.sessions[0].commands[0] == b"LHLO client.example.test"
+        ENV.wait_log(r"facteur/lmtp\[\d+\]: %s: to=<c@example\.test>, relay=localhost\[%s\], "
+                     r".*status=bounced" % (qid, re.escape(path)))
         (t,) = s.transactions()
         assert t.data == message("lmtp") + b".\r\n", t.data
     finally:
