@@ -171,6 +171,8 @@ static void keep_local(struct mbx_index *ix, struct mbx_index *old)
 			rec->name = old->recs[j].name;
 			old->recs[j].name = NULL;
 			rec->recent = old->recs[j].recent;
+			rec->moved = rec->flags != old->recs[j].flags ||
+				     rec->keywords != old->recs[j].keywords;
 		}
 	}
 }
@@ -246,6 +248,29 @@ static void index_import(struct mailbox *mb)
 	mb->ix.first_recent = 1;
 }
 
+static char *cur_name(const char *base, unsigned flags, uint32_t keywords);
+static void set_name(struct mailbox *mb, struct mbx_rec *rec, char *name);
+
+/*
+ * renamed_by_others - messages whose flags another process changed have
+ * the name that process gave them (cur/BASE:2,FLAGS), so that opening
+ * them needs no search
+ */
+static void renamed_by_others(struct mailbox *mb)
+{
+	for (size_t i = 0; i < mb->ix.count; i++) {
+		struct mbx_rec *rec = &mb->ix.recs[i];
+
+		if (!rec->moved)
+			continue;
+		rec->moved = false;
+		if (rec->name != NULL && strncmp(rec->name, "cur/", 4) == 0)
+			set_name(
+				mb, rec,
+				cur_name(rec->base, rec->flags, rec->keywords));
+	}
+}
+
 /*
  * index_refresh - take what others wrote into mb->ix.  Returns 0 or -1
  * (*error_r) when the file cannot be read at all.
@@ -289,6 +314,7 @@ static int index_refresh(struct mailbox *mb, const char **error_r)
 		}
 		free(data);
 		mb->ix_offset += used;
+		renamed_by_others(mb);
 		return 0;
 	}
 	/* A new file (compacted or rebuilt by another process), or ours
@@ -329,6 +355,7 @@ static int index_refresh(struct mailbox *mb, const char **error_r)
 		keep_local(&fresh, &mb->ix);
 		retire(&mb->ix, &fresh);
 		mb->ix = fresh;
+		renamed_by_others(mb);
 		if (mb->ixfd >= 0)
 			close(mb->ixfd);
 		mb->ixfd = fd;

@@ -250,6 +250,8 @@ static int parse_record(struct mbx_index *ix, const char *p, const char *end)
 		   memcmp(rec->base, p, (size_t)(end - p)) != 0) {
 		return -1; /* a UID never changes its file */
 	}
+	if (rec->flags != flags || rec->keywords != kw)
+		rec->moved = true;
 	rec->modseq = modseq;
 	rec->flags = (unsigned)flags;
 	rec->keywords = (uint32_t)kw;

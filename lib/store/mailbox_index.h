@@ -47,6 +47,7 @@ struct mbx_rec {
 	bool dead;   /* expunged, removed at the next mbx_index_pack() */
 	bool seen;   /* found by the current directory scan */
 	bool recent; /* \Recent for this process */
+	bool moved;  /* another process changed its flags: a new name */
 };
 
 struct mbx_index {
