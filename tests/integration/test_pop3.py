@@ -49,6 +49,7 @@ VUSER = "vuser@" + VDOM
 VPASS = "s3cret Pw"  # a space: PASS takes the rest of the line
 OTHER = "other@" + VDOM
 OPASS = "0ther-Pw"
+IDLE = 5  # pop3d_timeout in the test, seconds
 OLD = "old@" + VDOM  # a Maildir taken over from Dovecot
 OLDPASS = "old-Pw"
 
@@ -121,9 +122,9 @@ class Env:
             "127.0.0.1:%d inet n - n - - %s"
             " -o pop3d_disable_plaintext_auth=no -o pop3d_tls_cert_file="
             " -o pop3d_login_timeout=2s\n"
-            "pop3d unix - n n - - %s\n"
+            "pop3d unix - n n - - %s -o pop3d_timeout=%ds\n"
             % (self.p25, SMTPD, QMGR, LOCAL, AUTH, self.p110, LOGIN,
-               self.p995, LOGIN, self.pplain, LOGIN, POP3D)
+               self.p995, LOGIN, self.pplain, LOGIN, POP3D, IDLE)
             + ("127.0.0.1:%d inet n - n - - %s -o imapd_tls_wrappermode=yes\n"
                "imapd unix - n n - - %s\n" % (self.p993, IMAP_LOGIN, IMAPD)
                if HAVE_IMAP else ""))
@@ -668,6 +669,22 @@ def test_in_use():
     assert os.stat(lock).st_uid == MB_UID
 
 
+def test_inactivity():
+    """pop3d_timeout: the session ends without the UPDATE state."""
+    p = ENV.login(OTHER, OPASS)
+    count = p.stat()[0]
+    p.dele(1)
+    t = time.monotonic()
+    assert p._getline()[0] == b"-ERR Disconnected for inactivity."
+    assert IDLE - 1 < time.monotonic() - t < IDLE + 10
+    p.close()
+    ENV.wait_log(r"pop3\(%s\): Disconnected: Inactivity top=0/0, "
+                 r"retr=0/0, del=0/%d" % (re.escape(OTHER), count))
+    p = ENV.login_retry(OTHER, OPASS)
+    assert p.stat()[0] == count
+    p.quit()
+
+
 def test_fetchmail():
     if not shutil_which("fetchmail"):
         raise ft.SkipTest("fetchmail is not installed")
@@ -736,6 +753,7 @@ def main():
             test_uidl_stable,
             test_dele_quit_and_drop,
             test_in_use,
+            test_inactivity,
             test_fetchmail,
             test_no_errors_logged,
         ])
