@@ -38,6 +38,7 @@
  *	  transport:nexthop	   deliver through private/transport
  *	  transport:		   the recipient domain as next hop
  *	  :nexthop		   the class's default transport
+ *	  :			   no change (relayhost stays), as transport(5)
  *	  error:[5.x.y ]text	   bounce with that text and status (5.0.0
  *				   when none is given; a 4.x.y status defers)
  *	  discard:[text]	   drop, logged as sent with that text

@@ -38,6 +38,7 @@ static const char TABLE[] = "user@map.test testagent:[addr.example]:2526\n"
 			    "disc2.test discard:\n"
 			    "nohop.test relay:\n"
 			    "onlyhop.test :[gw.example]\n"
+			    "keep.test :\n"
 			    "bad.test ../x:y\n"
 			    "sp.test smtp:a b\n";
 
@@ -131,6 +132,9 @@ static void test_relayhost(void **state)
 	/* :nexthop keeps the class transport; nexthop given, as written. */
 	route(f, "a@onlyhop.test", RESOLVE_RELAY, QMGR_ROUTE_AGENT, "smtp",
 	      "[gw.example]", NULL);
+	/* ":" alone changes nothing. */
+	route(f, "a@keep.test", RESOLVE_RELAY, QMGR_ROUTE_AGENT, "smtp",
+	      "[smart.example]:587", NULL);
 	teardown(f);
 	/* A next hop in default_transport beats relayhost. */
 	f = setup("relayhost = [smart.example]\n"
