@@ -219,9 +219,8 @@ void mbx_keywords_clear(struct mbx_keywords *kw)
 	memset(kw, 0, sizeof(*kw));
 }
 
-/* keywords_parse - "<index> <name>" lines; bad lines are skipped */
-static void keywords_parse(struct mbx_keywords *kw, const char *data,
-			   size_t len)
+/* mbx_keywords_parse - "<index> <name>" lines; bad lines are skipped */
+void mbx_keywords_parse(struct mbx_keywords *kw, const char *data, size_t len)
 {
 	const char *p = data, *end = data + len;
 
@@ -273,7 +272,7 @@ int mbx_keywords_refresh(struct mbx_keywords *kw, const char *root,
 			return -1;
 		}
 		if (kw->loaded && kw->size != -1)
-			keywords_parse(kw, "", 0);
+			mbx_keywords_parse(kw, "", 0);
 		kw->loaded = true;
 		kw->size = -1;
 		return 0;
@@ -291,7 +290,7 @@ int mbx_keywords_refresh(struct mbx_keywords *kw, const char *root,
 		return -1;
 	}
 	free(path);
-	keywords_parse(kw, data, len);
+	mbx_keywords_parse(kw, data, len);
 	free(data);
 	kw->loaded = true;
 	kw->size = st.st_size;

@@ -136,36 +136,24 @@ static int read_folders(const char *top, struct names *out,
 	return 0;
 }
 
-/* read_subscriptions - ROOT/subscriptions in either format */
-static int read_subscriptions(const char *top, struct names *out,
-			      const char **error_r)
+/*
+ * mbx_subscriptions_parse - the names of a subscriptions file (either
+ * format): UTF-8, '.' between levels, "INBOX" for any case of it, valid
+ * names only, no duplicates, at most MBX_SUBS_MAX of them
+ */
+char **mbx_subscriptions_parse(const char *data, size_t len, size_t *count_r)
 {
-	char *path = xasprintf("%s/" MBX_SUBS_FILE, top);
-	char *data, *p, *end;
-	size_t len;
+	const char *p = data, *end = data + len;
+	struct names out = {0};
 	bool v2 = false;
 
-	if (mbx_read_file(AT_FDCWD, path, MBX_SMALL_FILE_MAX, &data, &len) <
-	    0) {
-		int saved = errno;
-
-		free(path);
-		if (saved == ENOENT)
-			return 0;
-		errno = saved;
-		*error_r = mbx_error("read %s/" MBX_SUBS_FILE ": %m", top);
-		return -1;
-	}
-	free(path);
-	p = data;
-	end = data + len;
 	if (len >= 4 && memcmp(data, "V\t2\n", 4) == 0) {
 		v2 = true;
 		p += 4;
 	}
-	while (p < end) {
-		char *nl = memchr(p, '\n', (size_t)(end - p));
-		char *eol = nl != NULL ? nl : end;
+	while (p < end && out.count < MBX_SUBS_MAX) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl != NULL ? nl : end;
 		char *name = xstrndup(p, (size_t)(eol - p));
 
 		p = nl != NULL ? nl + 1 : end;
@@ -189,11 +177,41 @@ static int read_subscriptions(const char *top, struct names *out,
 			name = xstrdup("INBOX");
 		}
 		if ((strcmp(name, "INBOX") == 0 || mailbox_name_valid(name)) &&
-		    !names_has(out, name))
-			names_add(out, name);
+		    !names_has(&out, name))
+			names_add(&out, name);
 		else
 			free(name);
 	}
+	*count_r = out.count;
+	if (out.v == NULL)
+		return xcalloc(1, sizeof(char *));
+	return out.v;
+}
+
+/* read_subscriptions - ROOT/subscriptions in either format */
+static int read_subscriptions(const char *top, struct names *out,
+			      const char **error_r)
+{
+	char *path = xasprintf("%s/" MBX_SUBS_FILE, top);
+	char *data, **names;
+	size_t len, count;
+
+	if (mbx_read_file(AT_FDCWD, path, MBX_SMALL_FILE_MAX, &data, &len) <
+	    0) {
+		int saved = errno;
+
+		free(path);
+		if (saved == ENOENT)
+			return 0;
+		errno = saved;
+		*error_r = mbx_error("read %s/" MBX_SUBS_FILE ": %m", top);
+		return -1;
+	}
+	free(path);
+	names = mbx_subscriptions_parse(data, len, &count);
+	for (size_t i = 0; i < count; i++)
+		names_add(out, names[i]);
+	free(names);
 	free(data);
 	return 0;
 }

@@ -23,6 +23,8 @@ struct strbuf;
 #define MBX_KEYWORDS_FILE "dovecot-keywords"
 #define MBX_UIDV_FILE	  "facteur-uidvalidity"
 #define MBX_SUBS_FILE	  "subscriptions"
+/* Most subscriptions taken from the file. */
+#define MBX_SUBS_MAX 10000
 /* Largest dovecot-uidlist, dovecot-keywords, subscriptions we read. */
 #define MBX_SMALL_FILE_MAX (64u * 1024 * 1024)
 
@@ -48,6 +50,12 @@ struct mbx_keywords {
 	off_t size;
 	bool loaded;
 };
+
+/* Parse dovecot-keywords' text into kw (bad lines are skipped). */
+void mbx_keywords_parse(struct mbx_keywords *kw, const char *data, size_t len);
+/* The names in a subscriptions file (malloc'd array of malloc'd names,
+ * *count_r of them; free each and the array). */
+char **mbx_subscriptions_parse(const char *data, size_t len, size_t *count_r);
 
 /* Read the file again when it changed.  Returns 0 or -1 (*error_r). */
 int mbx_keywords_refresh(struct mbx_keywords *kw, const char *root,

@@ -20,6 +20,7 @@
 
 #include "mailbox.h"
 #include "mailbox_index.h"
+#include "mailbox_private.h"
 #include "strbuf.h"
 
 static int parse(const char *text, struct mbx_index *ix, size_t *used_r)
@@ -260,6 +261,71 @@ static void test_flag_letters(void **state)
 	assert_int_equal(kw, 0);
 }
 
+static void test_keywords_file(void **state)
+{
+	static const char text[] = "3 gap\n"
+				   "0 first\n"
+				   "0 again\n"
+				   "26 toohigh\n"
+				   "99999999999999999999 huge\n"
+				   "1 bad name\n"
+				   "2 \\Seen\n"
+				   "x y\n"
+				   " 4 lead\n"
+				   "5 \n"
+				   "1 Work";
+	struct mbx_keywords kw;
+
+	(void)state;
+	memset(&kw, 0, sizeof(kw));
+	mbx_keywords_parse(&kw, text, sizeof(text) - 1);
+	/* The first of two lines for a letter wins; bad lines are skipped;
+	 * the names usable are those up to the first gap. */
+	assert_string_equal(kw.names[0], "first");
+	assert_string_equal(kw.names[1], "Work");
+	assert_null(kw.names[2]);
+	assert_string_equal(kw.names[3], "gap");
+	assert_null(kw.names[4]);
+	assert_null(kw.names[5]);
+	assert_int_equal(kw.count, 2);
+	mbx_keywords_parse(&kw, "\0\0\n\xff", 4);
+	assert_int_equal(kw.count, 0);
+	mbx_keywords_clear(&kw);
+}
+
+static void test_subscriptions_file(void **state)
+{
+	static const char v2[] = "V\t2\n\ninbox\nSent\nEntw\xc3\xbcrfe\n"
+				 "a\tb\tc\nSent\n..\n\tx\n";
+	static const char v1[] = "INBOX\nEntw&APw-rfe\nbad..name\n.x\nx/y\n"
+				 "Sent\n&Jjo-\n&-\n";
+	size_t count;
+	char **names;
+
+	(void)state;
+	names = mbx_subscriptions_parse(v2, sizeof(v2) - 1, &count);
+	assert_int_equal(count, 4);
+	assert_string_equal(names[0], "INBOX");
+	assert_string_equal(names[1], "Sent");
+	assert_string_equal(names[2], "Entwürfe");
+	assert_string_equal(names[3], "a.b.c");
+	for (size_t i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+	names = mbx_subscriptions_parse(v1, sizeof(v1) - 1, &count);
+	assert_int_equal(count, 5);
+	assert_string_equal(names[1], "Entwürfe");
+	assert_string_equal(names[2], "Sent");
+	assert_string_equal(names[3], "\xe2\x98\xba");
+	assert_string_equal(names[4], "&");
+	for (size_t i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+	names = mbx_subscriptions_parse("", 0, &count);
+	assert_int_equal(count, 0);
+	free(names);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +334,8 @@ int main(void)
 		cmocka_unit_test(test_uidlist_good),
 		cmocka_unit_test(test_uidlist_bad),
 		cmocka_unit_test(test_flag_letters),
+		cmocka_unit_test(test_keywords_file),
+		cmocka_unit_test(test_subscriptions_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
