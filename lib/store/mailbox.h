@@ -110,7 +110,7 @@ uint64_t mailbox_highestmodseq(const struct mailbox *mb);
 size_t mailbox_recent_count(const struct mailbox *mb);
 /* The keyword names (index = bit); *count_r of them.  A message may
  * carry bits at or above count (letters no name is known for): leave
- * them out.  Valid until the next sync or store. */
+ * them out.  Valid until the next sync, store, append or copy. */
 const char *const *mailbox_keywords(const struct mailbox *mb, size_t *count_r);
 /* The folder's directory (root or root/.Name). */
 const char *mailbox_path(const struct mailbox *mb);
