@@ -167,10 +167,11 @@ void login_handoff_set_relay_end(void (*fn)(void *arg), void *arg);
  * looked-up mailbox owner and location, cfg the configuration.  The
  * callee owns fd and must call mail_worker_session_done() when it has
  * closed it.  Strings in session and user are valid only during the
- * call: copy what is kept.  session->protocol is "imap" or "pop3" as the
- * login process said: a service should refuse the one it does not speak
- * (master.cf pointing imap-login at pop3d).  When the dispatcher runs as
- * root the worker runs as user->uid/gid (never 0).
+ * call: copy what is kept.  session->protocol is "imap" or "pop3"; a
+ * service whose name starts with "imap" or "pop3" is only given sessions
+ * of that protocol (the dispatcher refuses the others: master.cf pointing
+ * imap-login at pop3d).  When the dispatcher runs as root the worker
+ * runs as user->uid/gid (never 0).
  */
 typedef void mail_worker_start_fn(struct event_base *base,
 				  const struct config *cfg, int fd,

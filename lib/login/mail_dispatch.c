@@ -470,6 +470,16 @@ static void dispatch_session(const struct login_session *s, int cfd)
 	const char *err;
 	int r, tries;
 
+	/* imap-login pointed at pop3d (or the reverse) in master.cf. */
+	if ((strncmp(dispatch.name, "imap", 4) == 0 ||
+	     strncmp(dispatch.name, "pop3", 4) == 0) &&
+	    strncmp(dispatch.name, s->protocol, 4) != 0) {
+		log_warn("%s: user=<%s>: protocol %s sent to service %s: "
+			 "check master.cf",
+			 s->protocol, s->user, s->protocol, dispatch.name);
+		reply_unavailable(s, cfd, "Wrong post-login service");
+		return;
+	}
 	r = mail_user_lookup(dispatch.cfg, s->user, &user, &err);
 	if (r < 0) {
 		log_warn("%s: user=<%s>, rip=%s: mailbox lookup failed: %s",

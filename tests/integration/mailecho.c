@@ -75,5 +75,10 @@ static void echo_start(struct event_base *base, const struct config *cfg,
 
 int main(int argc, char **argv)
 {
-	return mail_dispatch_main(argc, argv, "mailecho", echo_start);
+	/* Named after argv[0], so that a link named pop3... plays a POP3
+	 * service (the dispatcher then refuses IMAP sessions). */
+	const char *slash = strrchr(argv[0], '/');
+
+	return mail_dispatch_main(argc, argv, slash ? slash + 1 : argv[0],
+				  echo_start);
 }

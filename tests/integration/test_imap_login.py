@@ -53,7 +53,7 @@ def client_ctx():
 
 
 class ImapInstance:
-    def __init__(self, extra_main_cf="", login_args=""):
+    def __init__(self, extra_main_cf="", login_args="", extra_master_cf=""):
         for prog in (AUTH, IMAP_LOGIN, MAILECHO):
             if not os.access(prog, os.X_OK):
                 raise ft.SkipTest("%s is not built" % prog)
@@ -86,7 +86,8 @@ class ImapInstance:
             "-o imapd_disable_plaintext_auth=no\n"
             "imapd unix - n n - - %s\n"
             % (AUTH, self.port, IMAP_LOGIN, login_args, self.tls_port,
-               IMAP_LOGIN, self.plain_port, IMAP_LOGIN, MAILECHO))
+               IMAP_LOGIN, self.plain_port, IMAP_LOGIN, MAILECHO)
+            + extra_master_cf)
         home = os.path.join(top, "vmail", "bob")
         os.makedirs(home)
         self.inst.facteur("user", "add", USER, "-p", PASSWORD, "-u",
@@ -455,6 +456,28 @@ def test_handover_failure_and_shutdown_bye():
         assert r2.line() == "* BYE Server shutting down."
 
 
+def test_wrong_post_login_service():
+    # imap-login pointed at a POP3 service: the dispatcher refuses.
+    top = ft.tempfile.mkdtemp(prefix="facteur-pop3echo-")
+    os.chmod(top, 0o755)
+    link = os.path.join(top, "pop3echo")
+    os.symlink(MAILECHO, link)
+    try:
+        with ImapInstance(login_args="pop3echo",
+                          extra_master_cf="pop3echo unix - n n - - %s\n"
+                          % link) as im:
+            m = imaplib.IMAP4("127.0.0.1", im.port)
+            m.starttls(ssl_context=client_ctx())
+            try:
+                m.login(USER, PASSWORD)
+                raise AssertionError("an IMAP session went to pop3echo")
+            except imaplib.IMAP4.error as e:
+                assert "[UNAVAILABLE]" in str(e), e
+            im.wait_log(r"protocol imap sent to service pop3echo")
+    finally:
+        ft.shutil.rmtree(top, ignore_errors=True)
+
+
 def test_reload_keeps_logged_in_sessions():
     with ImapInstance() as im:
         r = Raw(im.plain_port)
@@ -529,6 +552,7 @@ if __name__ == "__main__":
         test_wrong_password_and_cancel,
         test_garbage_and_overlong_commands,
         test_handover_failure_and_shutdown_bye,
+        test_wrong_post_login_service,
         test_reload_keeps_logged_in_sessions,
         test_timeouts_and_root_owner_refused,
     ])
