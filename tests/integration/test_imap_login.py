@@ -246,6 +246,17 @@ def test_capability_before_and_after_starttls():
         typ, _ = m.noop()
         assert typ == "OK"
         m.logout()
+        # Plaintext pipelined behind STARTTLS is dropped (CVE-2011-0411).
+        r = Raw(im.port)
+        r.line()
+        r.send("s1 STARTTLS\r\ns2 LOGIN injected x\r\n")
+        assert r.line() == "s1 OK Begin TLS negotiation now."
+        r.s = client_ctx().wrap_socket(r.s)
+        _, tagged = r.cmd("s3 NOOP")
+        assert tagged == "s3 OK NOOP completed.", tagged
+        r.close()
+        im.wait_log(r"discarding \d+ bytes of plaintext pipelined after "
+                    r"STARTTLS")
         # STARTTLS twice, or without TLS configured, is BAD.
         r = Raw(im.tls_port, tls=True)
         assert "STARTTLS" not in r.line()
