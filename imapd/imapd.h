@@ -258,6 +258,7 @@ struct imapd_session {
 	bool condstore;	  /* CONDSTORE enabled or used (RFC 7162 §3.1) */
 	enum imapd_state state;
 	bool logout;
+	const char *end_reason; /* static; NULL: "Connection closed" */
 	/* The running command may report changes before its tagged OK. */
 	bool sync_ok;
 	/* The selected mailbox, NULL in the authenticated state. */
@@ -307,6 +308,8 @@ void imapd_msgview_init(struct imapd_session *s, size_t i,
 			struct imapd_msgload *ld, struct imapd_msgview *mv,
 			bool need_size);
 void imapd_msgload_free(struct imapd_msgload *ld);
+/* The CRLF size of message i of any open folder (",W=" or a read). */
+uint64_t imapd_msg_vsize(struct mailbox *mb, size_t i);
 /* Forget the mailbox (UNSELECT, CLOSE, SELECT of another). */
 void imapd_unselect(struct imapd_session *s);
 /* Begin IDLE for tag. */

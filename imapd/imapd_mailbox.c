@@ -424,7 +424,8 @@ static int status_send(struct imapd_session *s, const char *name,
 			unseen++;
 		if (m->flags & MAIL_DELETED)
 			deleted++;
-		size += m->size;
+		if (items & ST_SIZE)
+			size += imapd_msg_vsize(mb, i);
 	}
 	strbuf_init(&out, STRBUF_NO_LIMIT);
 	strbuf_append_str(&out, "* STATUS ");

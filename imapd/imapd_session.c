@@ -155,7 +155,9 @@ static void session_closing(struct imapd_session *s)
 	s->state = IMAPD_STATE_CLOSING;
 	bufferevent_disable(s->bev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
-		session_end(s, s->logout ? NULL : "Connection closed");
+		session_end(s, s->logout	       ? NULL
+			       : s->end_reason != NULL ? s->end_reason
+						       : "Connection closed");
 }
 
 static void session_write(struct bufferevent *bev, void *arg)
@@ -164,7 +166,9 @@ static void session_write(struct bufferevent *bev, void *arg)
 
 	(void)bev;
 	if (s->state == IMAPD_STATE_CLOSING) {
-		session_end(s, s->logout ? NULL : "Connection closed");
+		session_end(s, s->logout	       ? NULL
+			       : s->end_reason != NULL ? s->end_reason
+						       : "Connection closed");
 		return;
 	}
 	/* The client took a large reply: read again. */
@@ -186,19 +190,14 @@ static void session_event(struct bufferevent *bev, short what, void *arg)
 			return;
 		}
 		imapd_printf(s, "* BYE Disconnected for inactivity.\r\n");
-		bufferevent_set_timeouts(s->bev, NULL, NULL);
 		s->logout = false;
+		s->end_reason = "Inactivity";
 		s->state = IMAPD_STATE_CLOSING;
 		bufferevent_disable(s->bev, EV_READ);
-		log_info("imap(%s): Disconnected for inactivity in=%llu "
-			 "out=%llu",
-			 s->user, s->in_bytes, s->out_bytes);
 		/* Give the BYE a moment, then end whatever happens. */
 		struct timeval tv = {10, 0};
 		bufferevent_set_timeouts(s->bev, NULL, &tv);
 		bufferevent_enable(s->bev, EV_WRITE);
-		if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
-			session_free(s);
 		return;
 	}
 	if (what & BEV_EVENT_EOF)
@@ -286,6 +285,31 @@ static uint64_t vsize_of_name(const char *name)
 	for (w += 3; *w >= '0' && *w <= '9'; w++)
 		v = v * 10 + (uint64_t)(*w - '0');
 	return v;
+}
+
+uint64_t imapd_msg_vsize(struct mailbox *mb, size_t i)
+{
+	const struct mailbox_msg *m = mailbox_msg(mb, i);
+	uint64_t v = vsize_of_name(m->name), n = 0;
+	char buf[65536], prev = '\0';
+	ssize_t r;
+	int fd;
+
+	if (v != 0)
+		return v;
+	if ((fd = mailbox_msg_open(mb, i)) < 0)
+		return m->size; /* the best we know */
+	while ((r = read(fd, buf, sizeof(buf))) > 0 ||
+	       (r < 0 && errno == EINTR)) {
+		for (ssize_t k = 0; k < r; k++) {
+			if (buf[k] == '\n' && prev != '\r')
+				n++;
+			prev = buf[k];
+		}
+		n += (uint64_t)(r > 0 ? r : 0);
+	}
+	close(fd);
+	return n;
 }
 
 void imapd_msgview_init(struct imapd_session *s, size_t i,
@@ -736,7 +760,8 @@ void imapd_session_start(struct event_base *base, const struct config *cfg,
 			  s);
 	idle.tv_sec = config_time(cfg, "imapd_idle_timeout");
 	idle.tv_usec = 0;
-	bufferevent_set_timeouts(s->bev, &idle, NULL);
+	/* The write timeout ends a client that stopped reading a reply. */
+	bufferevent_set_timeouts(s->bev, &idle, &idle);
 	if (mailbox_ensure_special(s->maildir, &error) < 0) {
 		log_warn("imap(%s): %s: %s", s->user, s->maildir, error);
 		imapd_printf(s,

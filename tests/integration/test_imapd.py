@@ -491,6 +491,8 @@ def test_status():
     n = int(mt.group(1))
     assert n == len(ENV.maildir(VUSER)), (n, ENV.maildir(VUSER))
     assert int(mt.group(4)) >= 1
+    size = sum(len(crlf(open(p, "rb").read())) for p in ENV.maildir(VUSER))
+    assert int(mt.group(6)) == size, (mt.group(6), size)
     typ, d = m.status("Nowhere", "(MESSAGES)")
     assert typ == "NO", d
     try:
