@@ -13,8 +13,9 @@
  *	private/anvil: "connect" registers one connection of (service,
  *	ident) on the requesting stream and answers the number open now
  *	and the number of connects in the current anvil_rate_time_unit;
- *	"disconnect" removes one registration of the stream; "lookup"
- *	only reads.  When a stream closes, whatever it registered is
+ *	"disconnect" removes one registration of the stream; "message"
+ *	counts a message (smtpd's MAIL) in its own rate window and answers
+ *	that rate; "lookup" only reads.  When a stream closes, whatever it registered is
  *	removed: a client process that dies leaves nothing counted.
  *	anvil only counts; the limits are the clients' (smtpd compares
  *	with smtpd_client_connection_count_limit and
@@ -84,6 +85,8 @@ struct anvil_entry {
 	long count;		  /* registrations open now */
 	long rate;		  /* connects in the current window */
 	time_t window_start;
+	long mrate; /* messages in their current window */
+	time_t mwindow_start;
 };
 
 /* One client stream and what it registered (duplicates allowed). */
@@ -102,9 +105,10 @@ struct anvil {
 	size_t entries;
 	struct event *sweep;
 	/* Statistics for the exit log. */
-	long max_count, max_rate;
+	long max_count, max_rate, max_mrate;
 	char max_count_key[2 * ANVIL_NAME_MAX + 2];
 	char max_rate_key[2 * ANVIL_NAME_MAX + 2];
+	char max_mrate_key[2 * ANVIL_NAME_MAX + 2];
 };
 
 /* hash - FNV-1a of key */
@@ -144,6 +148,13 @@ static long entry_rate(const struct anvil *a, const struct anvil_entry *e,
 	return now - e->window_start >= a->rate_unit ? 0 : e->rate;
 }
 
+/* entry_mrate - the message rate now: 0 once its window is over */
+static long entry_mrate(const struct anvil *a, const struct anvil_entry *e,
+			time_t now)
+{
+	return now - e->mwindow_start >= a->rate_unit ? 0 : e->mrate;
+}
+
 /* sweep_event - forget idle entries whose window is over */
 static void sweep_event(evutil_socket_t fd, short what, void *arg)
 {
@@ -158,7 +169,8 @@ static void sweep_event(evutil_socket_t fd, short what, void *arg)
 		while (*pp != NULL) {
 			struct anvil_entry *e = *pp;
 
-			if (e->count == 0 && entry_rate(a, e, now) == 0) {
+			if (e->count == 0 && entry_rate(a, e, now) == 0 &&
+			    entry_mrate(a, e, now) == 0) {
 				*pp = e->next;
 				free(e->key);
 				free(e);
@@ -239,6 +251,29 @@ static int op_connect(struct anvil_stream *st, const char *key)
 	return 0;
 }
 
+/* op_message - count one message of key */
+static void op_message(struct anvil_stream *st, const char *key)
+{
+	struct anvil *a = st->anvil;
+	time_t now = time(NULL);
+	struct anvil_entry *e = entry_find(a, key, true);
+
+	if (e == NULL) {
+		reply(st, "fail", 0, 0, "anvil: table full");
+		return;
+	}
+	if (entry_mrate(a, e, now) == 0) {
+		e->mwindow_start = now;
+		e->mrate = 0;
+	}
+	e->mrate++;
+	if (e->mrate > a->max_mrate) {
+		a->max_mrate = e->mrate;
+		snprintf(a->max_mrate_key, sizeof(a->max_mrate_key), "%s", key);
+	}
+	reply(st, "ok", e->count, e->mrate, NULL);
+}
+
 /* op_disconnect - drop one registration of key made on st */
 static void op_disconnect(struct anvil_stream *st, const char *key)
 {
@@ -294,6 +329,8 @@ static int stream_frame(struct anvil_stream *st, struct attr_list *list)
 	snprintf(key, sizeof(key), "%s %s", service, ident);
 	if (strcmp(op, "connect") == 0) {
 		r = op_connect(st, key);
+	} else if (strcmp(op, "message") == 0) {
+		op_message(st, key);
 	} else if (strcmp(op, "disconnect") == 0) {
 		op_disconnect(st, key);
 	} else if (strcmp(op, "lookup") == 0) {
@@ -414,6 +451,10 @@ static void anvil_exit(struct server *srv)
 	if (a->max_rate > 0)
 		log_info("statistics: max connection rate %ld/%llds for (%s)",
 			 a->max_rate, (long long)a->rate_unit, a->max_rate_key);
+	if (a->max_mrate > 0)
+		log_info("statistics: max message rate %ld/%llds for (%s)",
+			 a->max_mrate, (long long)a->rate_unit,
+			 a->max_mrate_key);
 	event_free(a->sweep);
 	for (size_t h = 0; h < ANVIL_BUCKETS; h++) {
 		while (a->buckets[h] != NULL) {

@@ -72,6 +72,8 @@ static void smtpd_settings_load(struct smtpd *sd)
 		cfg, "smtpd_client_connection_count_limit");
 	set->conn_rate_limit =
 		(unsigned)config_int(cfg, "smtpd_client_connection_rate_limit");
+	set->message_rate_limit =
+		(unsigned)config_int(cfg, "smtpd_client_message_rate_limit");
 	set->message_size_limit =
 		(uint64_t)config_size(cfg, "message_size_limit");
 	set->header_size_limit =

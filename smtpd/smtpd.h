@@ -77,6 +77,7 @@ struct smtpd_settings {
 	unsigned session_limit;
 	unsigned conn_count_limit; /* smtpd_client_connection_*: 0 none */
 	unsigned conn_rate_limit;
+	unsigned message_rate_limit; /* smtpd_client_message_rate_limit */
 	uint64_t message_size_limit; /* 0: none */
 	uint64_t header_size_limit;
 	enum smtpd_bare_newline bare_newline;
@@ -212,6 +213,11 @@ struct smtpd_session {
 	unsigned close_ticks;
 	const char *last_cmd;	    /* for "timeout after X" */
 	struct anvil_client *anvil; /* this session's count in anvil */
+	const char *cur_line;	    /* the command being dispatched */
+	size_t cur_len;
+	char *mail_line; /* a MAIL waiting for anvil's message rate */
+	size_t mail_len;
+	bool mail_rate_done; /* its check is done: go on */
 	struct {
 		unsigned ok, total;
 	} counts[SMTPD_COUNT_MAX];
@@ -261,6 +267,13 @@ void smtpd_anvil_deinit(struct smtpd *sd);
  * called from the loop once anvil answered.
  */
 bool smtpd_anvil_check(struct smtpd_session *s);
+/*
+ * smtpd_anvil_mail - count a MAIL command with anvil when
+ * smtpd_client_message_rate_limit is set.  Returns true when the
+ * command waits (the session is suspended; the command is dispatched
+ * again, or refused with 450 4.7.1, once anvil answered); false: go on.
+ */
+bool smtpd_anvil_mail(struct smtpd_session *s);
 
 /* smtpd_chat.c */
 void smtpd_chat_reply(struct smtpd_session *s, const char *fmt, ...)

@@ -29,6 +29,16 @@
  *	No command is read before the answer: a client that talks first
  *	waits, its bytes stay in the socket.
  *
+ *	With smtpd_client_message_rate_limit set, each MAIL command of a
+ *	registered session is counted on the same stream ("message"); the
+ *	session stops reading meanwhile (as for AUTH), and the command is
+ *	then carried out, or refused as Postfix does:
+ *
+ *	  450 4.7.1 Error: too much mail from ADDR
+ *
+ *	with the warning "Message delivery request rate limit exceeded: N
+ *	from unknown[ADDR] for service S".
+ *
  * DIAGNOSTICS
  *	anvil unreachable or broken: a warning, and the client is let in,
  *	as Postfix does (a missing anvil must not stop mail).  A bad
@@ -38,6 +48,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "alloc.h"
 #include "anvil_client.h"
@@ -121,7 +132,8 @@ bool smtpd_anvil_check(struct smtpd_session *s)
 {
 	struct smtpd *sd = s->sd;
 
-	if (sd->set.conn_count_limit == 0 && sd->set.conn_rate_limit == 0)
+	if (sd->set.conn_count_limit == 0 && sd->set.conn_rate_limit == 0 &&
+	    sd->set.message_rate_limit == 0)
 		return false;
 	if (cidr_match_text(sd->limit_exceptions, sd->limit_exceptions_count,
 			    s->addr))
@@ -129,5 +141,54 @@ bool smtpd_anvil_check(struct smtpd_session *s)
 	s->anvil = anvil_client_connect(
 		server_event_base(sd->srv), sd->set.queue_dir,
 		server_service(sd->srv), s->addr, anvil_answer, s);
+	return true;
+}
+
+/* mail_answer - anvil counted the MAIL: go on with it or refuse it */
+static void mail_answer(bool ok, long count, long rate, const char *reason,
+			void *ctx)
+{
+	struct smtpd_session *s = ctx;
+	char *line = s->mail_line;
+	size_t len = s->mail_len;
+
+	(void)count;
+	s->mail_line = NULL;
+	if (!ok) {
+		log_warn("message rate of %s not checked: %s",
+			 smtpd_session_client(s), reason);
+		anvil_client_free(&s->anvil); /* the stream is gone */
+	}
+	if (ok && rate > (long)s->sd->set.message_rate_limit) {
+		log_warn("Message delivery request rate limit exceeded: %ld "
+			 "from %s for service %s",
+			 rate, smtpd_session_client(s),
+			 server_service(s->sd->srv));
+		smtpd_chat_reply(s, "450 4.7.1 Error: too much mail from %s",
+				 s->addr);
+	} else {
+		/* Once more, past this check; it is counted once. */
+		s->mail_rate_done = true;
+		s->counts[SMTPD_COUNT_MAIL].total--;
+		smtpd_cmd_dispatch(s, line, len);
+		s->mail_rate_done = false;
+	}
+	free(line);
+	smtpd_session_resume(s);
+}
+
+/* smtpd_anvil_mail - count a MAIL command; true when it must wait */
+bool smtpd_anvil_mail(struct smtpd_session *s)
+{
+	if (s->mail_rate_done || s->sd->set.message_rate_limit == 0 ||
+	    s->anvil == NULL)
+		return false;
+	if (anvil_client_message(s->anvil, mail_answer, s) < 0)
+		return false;
+	s->mail_line = xmalloc(s->cur_len + 1);
+	memcpy(s->mail_line, s->cur_line, s->cur_len);
+	s->mail_line[s->cur_len] = '\0';
+	s->mail_len = s->cur_len;
+	smtpd_session_suspend(s);
 	return true;
 }

@@ -147,6 +147,9 @@ static bool cmd_mail(struct smtpd_session *s, const struct smtp_cmd *cmd)
 				    "limit");
 		return false;
 	}
+	/* smtpd_client_message_rate_limit: anvil answers later. */
+	if (smtpd_anvil_mail(s))
+		return false;
 	if (cmd->mail.has_auth) {
 		/* RFC 4954 §5: ignore AUTH= from an unauthenticated
 		 * client; we never trust it. */
@@ -310,6 +313,8 @@ void smtpd_cmd_dispatch(struct smtpd_session *s, const char *line, size_t len)
 	c = cmd_count(cmd.verb);
 	s->counts[c].total++;
 	s->last_cmd = smtp_cmd_verb_name(cmd.verb);
+	s->cur_line = line;
+	s->cur_len = len;
 	switch (cmd.verb) {
 	case SMTP_CMD_HELO:
 	case SMTP_CMD_EHLO:

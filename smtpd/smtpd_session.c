@@ -168,6 +168,7 @@ static void session_free(struct smtpd_session *s)
 	smtpd_session_reset_txn(s);   /* aborts an unfinished queue file */
 	smtpd_sasl_reset(s);	      /* cancels a pending auth request */
 	anvil_client_free(&s->anvil); /* ends the count in anvil */
+	free(s->mail_line);
 	free(s->sasl_user);
 	if (s->timer)
 		event_free(s->timer);

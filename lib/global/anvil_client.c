@@ -14,6 +14,8 @@
  *	libevent event, as auth_client: connect (non-blocking), WRITE the
  *	connect frame, READ the reply, run the callback, then keep only
  *	the descriptor open: its close tells anvil the connection ended.
+ *	anvil_client_message() runs the same machine again on that
+ *	descriptor.
  *	Any problem on the way (no socket, anvil died, a reply that does
  *	not parse, ANVIL_CLIENT_TIMEOUT) gives an ok=false callback: the
  *	caller then lets the client in, as Postfix's smtpd does when anvil
@@ -60,6 +62,8 @@ struct anvil_client {
 	const char *fail_reason; /* static, for ANVIL_CLIENT_FAILED */
 	anvil_client_callback_fn *cb;
 	void *ctx;
+	char *service; /* for later requests on the stream */
+	char *ident;
 };
 
 /* anvil_client_finish - stop the event, report once */
@@ -218,6 +222,8 @@ anvil_client_connect(struct event_base *base, const char *queue_dir,
 		event_active(c->ev, EV_TIMEOUT, 0);
 		return c;
 	}
+	c->service = xstrdup(service);
+	c->ident = xstrdup(ident);
 	attr_writer_begin(&w, &c->out, ANVIL_PROTO);
 	attr_put_str(&w, "op", "connect");
 	attr_put_str(&w, "service", service);
@@ -230,6 +236,33 @@ anvil_client_connect(struct event_base *base, const char *queue_dir,
 		log_fatal("event_new failed");
 	event_add(c->ev, &tv);
 	return c;
+}
+
+/* anvil_client_message - a "message" request on the open stream */
+int anvil_client_message(struct anvil_client *c, anvil_client_callback_fn *cb,
+			 void *ctx)
+{
+	struct timeval tv = {.tv_sec = ANVIL_CLIENT_TIMEOUT};
+	struct attr_writer w;
+
+	if (c == NULL || c->state != ANVIL_CLIENT_DONE || c->fd < 0)
+		return -1;
+	c->cb = cb;
+	c->ctx = ctx;
+	c->sent = 0;
+	c->reader = attr_reader_create(ANVIL_FRAME_MAX);
+	strbuf_init(&c->out, STRBUF_NO_LIMIT);
+	attr_writer_begin(&w, &c->out, ANVIL_PROTO);
+	attr_put_str(&w, "op", "message");
+	attr_put_str(&w, "service", c->service);
+	attr_put_str(&w, "ident", c->ident);
+	attr_writer_end(&w);
+	c->state = ANVIL_CLIENT_WRITE;
+	event_del(c->ev);
+	event_assign(c->ev, event_get_base(c->ev), c->fd, EV_WRITE | EV_PERSIST,
+		     anvil_client_event, c);
+	event_add(c->ev, &tv);
+	return 0;
 }
 
 /* anvil_client_free - close (ends the registration) */
@@ -245,6 +278,8 @@ void anvil_client_free(struct anvil_client **clientp)
 		close(c->fd);
 	strbuf_release(&c->out);
 	attr_reader_free(&c->reader);
+	free(c->service);
+	free(c->ident);
 	free(c);
 	*clientp = NULL;
 }

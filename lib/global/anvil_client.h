@@ -6,7 +6,7 @@
  * connections per (service, ident) across every process of every
  * service.  The protocol, over queue_directory/private/anvil:
  *
- *	anvil/1:        op (connect|disconnect|lookup), service (the
+ *	anvil/1:        op (connect|disconnect|lookup|message), service (the
  *	                counting domain, e.g. the master.cf service name),
  *	                ident (what is counted: a client address)
  *	anvil-result/1: status (ok|fail), count (connections open now),
@@ -16,7 +16,9 @@
  * A stream may carry any number of requests, answered in order.
  * "connect" registers one connection of (service, ident) on the stream
  * that sent it and answers with the counts including it; "disconnect"
- * removes one such registration; "lookup" changes nothing.  Closing the
+ * removes one such registration; "lookup" changes nothing; "message"
+ * counts one message (a MAIL command) and answers the message rate in
+ * "rate" (and the connection count in "count").  Closing the
  * stream removes every registration made on it, so a client that dies
  * leaves no count behind.
  *
@@ -63,6 +65,15 @@ struct anvil_client *
 anvil_client_connect(struct event_base *base, const char *queue_dir,
 		     const char *service, const char *ident,
 		     anvil_client_callback_fn *cb, void *ctx);
+
+/*
+ * anvil_client_message - count one message of the registered (service,
+ * ident) on the same stream; cb(ctx) runs once from the loop with the
+ * message rate.  Only after the connect callback said ok; returns -1
+ * (no callback) when the stream is not usable.
+ */
+int anvil_client_message(struct anvil_client *c, anvil_client_callback_fn *cb,
+			 void *ctx);
 
 /* anvil_client_free - end the registration (close); no callback after. */
 void anvil_client_free(struct anvil_client **clientp);

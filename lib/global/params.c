@@ -350,7 +350,13 @@ const struct param_def param_table[] = {
 	{"smtpd_client_event_limit_exceptions", PARAM_LIST, "$mynetworks",
 	 NOLIMIT,
 	 "Client networks (address or address/prefix) exempt from the "
-	 "smtpd_client_connection_* limits.",
+	 "smtpd_client_connection_* and smtpd_client_message_rate_limit "
+	 "limits.",
+	 NULL},
+	{"smtpd_client_message_rate_limit", PARAM_INT, "0", 0, 1000000,
+	 "MAIL commands one client may send to one smtpd service per "
+	 "anvil_rate_time_unit (counted by anvil); more get 450 4.7.1. 0: no "
+	 "limit.",
 	 NULL},
 	{"smtpd_command_line_limit", PARAM_INT, "1024", 512, 65536,
 	 "Longest SMTP command line smtpd accepts, CRLF excluded (500 beyond).",

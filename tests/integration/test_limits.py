@@ -207,6 +207,42 @@ def test_rate_limit():
         assert_served(env)
 
 
+def test_message_rate_limit():
+    """smtpd_client_message_rate_limit = 2: the third MAIL gets 450."""
+    with Env("smtpd_client_message_rate_limit = 2\n"
+             "smtpd_client_event_limit_exceptions =\n") as env:
+        s = env.connect()
+        assert read_reply(s).startswith(b"220 ")
+        s.sendall(b"EHLO client.test\r\n")
+        assert read_reply(s).startswith(b"250-")
+        # Pipelined: MAIL waits for anvil, the replies keep their order.
+        s.sendall(b"MAIL FROM:<a@example.org>\r\n"
+                  b"RCPT TO:<postmaster@mail.example.test>\r\nDATA\r\n")
+        r = b""
+        while r.count(b"\r\n") < 3:
+            r += s.recv(4096)
+        assert r == (b"250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with "
+                     b"<CR><LF>.<CR><LF>\r\n"), r
+        s.sendall(b"Subject: x\r\n\r\nhi\r\n.\r\n")
+        assert read_reply(s).startswith(b"250 2.0.0 Ok: queued as ")
+        s.sendall(b"MAIL FROM:<a@example.org>\r\n")
+        assert read_reply(s) == b"250 2.1.0 Ok\r\n"
+        s.sendall(b"RSET\r\nMAIL FROM:<a@example.org>\r\nNOOP\r\n")
+        r = b""
+        while r.count(b"\r\n") < 3:
+            r += s.recv(4096)
+        assert r == (b"250 2.0.0 Ok\r\n450 4.7.1 Error: too much mail from "
+                     b"127.0.0.1\r\n250 2.0.0 Ok\r\n"), r
+        env.wait_log(r"warning: Message delivery request rate limit "
+                     r"exceeded: 3 from unknown\[127\.0\.0\.1\] for service")
+        session_quit(s)
+
+
+def session_quit(s):
+    s.sendall(b"QUIT\r\n")
+    assert read_reply(s).startswith(b"221 ")
+
+
 def test_exceptions():
     """Clients in smtpd_client_event_limit_exceptions are not limited."""
     with Env("smtpd_client_connection_count_limit = 1\n"
@@ -274,6 +310,7 @@ if __name__ == "__main__":
         test_count_limit,
         test_count_limit_across_processes,
         test_rate_limit,
+        test_message_rate_limit,
         test_exceptions,
         test_default_exempts_mynetworks,
         test_anvil_down_allows,
