@@ -2,7 +2,8 @@
 """The Debian package, installed and run as root, with privilege separation.
 
 Builds the facteur package from a copy of the source tree
-(dpkg-buildpackage -b, nocheck), checks it with lintian, installs it with
+(dpkg-buildpackage -b, nocheck; FACTEUR_TEST_DEB=file.deb uses one built
+before), checks it with lintian, installs it with
 dpkg -i, starts it with `facteur start` (what the systemd unit runs;
 systemd is absent in containers and CI), creates a system user and a
 virtual user, sends mail to both over SMTP on port 25 and over
@@ -22,8 +23,9 @@ the security design through /proc and stat(2):
 - an ordinary user's sendmail (set-gid facteur-drop) queues mail, and
   that user can neither list maildrop/ nor read queued files.
 
-Then it stops the system, starts it again and purges the package while
-it runs: prerm stops it, nothing stays running, and purge removes the
+It reinstalls the package over the running system (an upgrade: the
+queue, the configuration and the key stay, master is restarted), stops
+the system, starts it again and purges the package while it runs: prerm stops it, nothing stays running, and purge removes the
 queue, the state directory and the generated certificate.
 
 Runs only as root with dpkg-buildpackage, debhelper and lintian present
@@ -251,6 +253,11 @@ def with_log(fn):
 def test_build():
     """dpkg-buildpackage -b on a copy of the source tree; lintian: no errors."""
     global deb
+    if os.environ.get("FACTEUR_TEST_DEB"):
+        # A package built before, to iterate on the rest of the test.
+        deb = os.environ["FACTEUR_TEST_DEB"]
+        check_package()
+        return
     src = os.path.join(work, "facteur")
     os.makedirs(src)
     excludes = ["--exclude=./" + x for x in (
@@ -261,8 +268,8 @@ def test_build():
                            stdout=subprocess.PIPE)
     run("tar", "-C", src, "-xf", "-", stdin=tar.stdout)
     assert tar.wait() == 0
-    # A configured source tree would make the package's VPATH-less build
-    # refuse to run; the copy starts from autoreconf (dh_autoreconf).
+    # A checkout configured in place brings a config.status and Makefile
+    # made for other paths: dh_autoreconf and dh_auto_configure redo them.
     for f in ("config.status", "Makefile", "autoconf.h", "config.log"):
         if os.path.exists(os.path.join(src, f)):
             os.unlink(os.path.join(src, f))
@@ -276,7 +283,11 @@ def test_build():
     debs = [f for f in os.listdir(work) if f.startswith(PKG + "_") and f.endswith(".deb")]
     assert len(debs) == 1, debs
     deb = os.path.join(work, debs[0])
+    check_package()
 
+
+def check_package():
+    """Contents, conffiles, relations; lintian: no errors."""
     files = run("dpkg-deb", "-c", deb).stdout
     for path in ("./usr/sbin/facteur", "./usr/sbin/sendmail", "./usr/bin/mailq",
                  "./usr/bin/newaliases", "./usr/lib/facteur/master",
@@ -339,6 +350,9 @@ def test_install():
     assert os.path.exists("/etc/aliases.db"), "postinst did not run newaliases"
     # The installed main.cf and master.cf are the package's, unchanged.
     run("dpkg", "--verify", PKG)
+    if shutil.which("systemd-analyze"):
+        proc = run("systemd-analyze", "verify", "facteur.service", check=False)
+        assert proc.returncode == 0 and not proc.stderr.strip(), proc.stderr
 
 
 @with_log
@@ -351,8 +365,12 @@ def test_start_and_deliver():
     os.chown(vhosts, vmail.pw_uid, vmail.pw_gid)
     state["maillog"] = os.path.join(work, "maillog")
     state["vhosts"] = vhosts
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]
     facteur("conf", "-e",
             "inet_interfaces = loopback-only",
+            "relayhost = [127.0.0.1]:%d" % dead_port,
             "maillog_file = " + state["maillog"],
             "virtual_mailbox_domains = virt.test",
             "virtual_mailbox_base = " + vhosts,
@@ -522,11 +540,12 @@ def test_privileges():
 def test_queue_files_closed():
     """Queue files belong to facteur and are closed to others."""
     owner = state["owner"]
+    # relayhost is a port where nobody listens (test_start_and_deliver):
+    # the message waits in deferred/ for the next try, as it does where
+    # the smtp client is missing.
     with smtplib.SMTP("127.0.0.1", 25, timeout=30) as s:
-        s.sendmail("sender@example.org", ["someone@remote.invalid"],
+        s.sendmail("sender@example.org", ["someone@remote.example"],
                    "Subject: stays queued\r\n\r\nremote\r\n")
-    # The smtp client may be missing or the domain unresolvable: either
-    # way the message waits in deferred/ for the next try.
     files = wait_for(lambda: [os.path.join(d, f) for d, _, fs in
                               os.walk(os.path.join(QUEUE, "deferred")) for f in fs],
                      timeout=20, what="a deferred queue file")
@@ -542,6 +561,29 @@ def test_queue_files_closed():
                 os.path.join(d, f), st.st_mode)
     proc = run("runuser", "-u", SYS_USER, "--", "cat", files[0], check=False)
     assert proc.returncode != 0 and "Permission denied" in proc.stderr, proc.stderr
+    state["deferred"] = files
+
+
+@with_log
+def test_upgrade():
+    """Reinstalling over a running system keeps queue, config and key."""
+    files = state.get("deferred")
+    if not files:
+        raise SkipTest("no deferred message (test_queue_files_closed failed)")
+    old_master = master_pid()
+    with open(KEY, "rb") as f:
+        key = f.read()
+    # prerm upgrade stops master (no systemd here), postinst starts it.
+    run("dpkg", "-i", deb, timeout=300)
+    assert master_pid() not in (None, old_master), "master not restarted"
+    for path in files:
+        assert os.path.exists(path), "%s lost in the upgrade" % path
+    assert "virtual_mailbox_domains = virt.test" in facteur("conf", "-n").stdout
+    with open(KEY, "rb") as f:
+        assert f.read() == key, "postinst replaced the TLS key"
+    st = os.stat(SENDMAIL)
+    assert stat.S_IMODE(st.st_mode) == 0o2755, "set-gid lost: %o" % st.st_mode
+    wait_for(lambda: port_busy(25), what="port 25 after the upgrade")
     facteur("queue", "-d", "ALL")
 
 
@@ -639,7 +681,7 @@ def main():
         run_tests([timed(t) for t in (
             test_build, test_install, test_start_and_deliver, test_imap,
             test_pop3, test_privileges, test_queue_files_closed,
-            test_sendmail_ordinary_user, test_stop, test_purge_while_running)])
+            test_upgrade, test_sendmail_ordinary_user, test_stop, test_purge_while_running)])
     finally:
         cleanup()
 
