@@ -229,7 +229,12 @@ static void index_import(struct mailbox *mb)
 	size_t len;
 	const char *error;
 
-	mbx_index_clear(&mb->ix);
+	{
+		struct mbx_index prev = mb->ix;
+
+		mbx_index_init(&mb->ix);
+		retire(&prev, &mb->ix);
+	}
 	mb->ix_missing = true;
 	if (mbx_read_file(mb->dirfd, MBX_UIDLIST_FILE, MBX_SMALL_FILE_MAX,
 			  &data, &len) == 0) {
@@ -241,7 +246,12 @@ static void index_import(struct mailbox *mb)
 		log_warn("%s/%s: %s: not imported", mb->path, MBX_UIDLIST_FILE,
 			 error);
 		free(data);
-		mbx_index_clear(&mb->ix);
+		{
+			struct mbx_index prev = mb->ix;
+
+			mbx_index_init(&mb->ix);
+			retire(&prev, &mb->ix);
+		}
 	}
 	mb->ix.uidvalidity = mbx_new_uidvalidity(mb->root, 0);
 	mb->ix.uidnext = 1;
@@ -475,12 +485,31 @@ static int begin(struct mailbox *mb, const char **error_r)
 	return 0;
 }
 
+/*
+ * abandon - unlock after a failure that may have left mb->ix ahead of
+ * the file (UIDs given, flags changed, nothing written): forget it, the
+ * next begin() reads the file again
+ */
+static void abandon(struct mailbox *mb)
+{
+	strbuf_reset(&mb->pending);
+	mb->pending_sync = false;
+	if (mb->ixfd >= 0)
+		close(mb->ixfd);
+	mb->ixfd = -1;
+	mb->ix_offset = 0;
+	mb->ix_missing = false;
+	unlock_folder(mb);
+}
+
 static int end(struct mailbox *mb, const char **error_r)
 {
-	int r = index_flush(mb, error_r);
-
+	if (index_flush(mb, error_r) < 0) {
+		abandon(mb);
+		return -1;
+	}
 	unlock_folder(mb);
-	return r;
+	return 0;
 }
 
 /* --- file names ---------------------------------------------------- */
@@ -1130,8 +1159,7 @@ int mailbox_sync(struct mailbox *mb, struct mailbox_changes *changes,
 	if (begin(mb, error_r) < 0)
 		return -1;
 	if (scan(mb, error_r) < 0) {
-		strbuf_reset(&mb->pending);
-		unlock_folder(mb);
+		abandon(mb);
 		return -1;
 	}
 	if (end(mb, error_r) < 0)
@@ -1455,18 +1483,17 @@ static int commit_new(struct mailbox *mb, const char *tmpname, uint64_t size,
 		goto fail;
 	if (mb->ix_missing && scan(mb, error_r) < 0) {
 		/* A first index: the folder's files come first. */
-		strbuf_reset(&mb->pending);
-		unlock_folder(mb);
+		abandon(mb);
 		goto fail;
 	}
 	if (mb->ix.uidnext == UINT32_MAX) {
 		*error_r = mbx_error("%s: out of UIDs", mb->path);
-		unlock_folder(mb);
+		abandon(mb);
 		goto fail;
 	}
 	if (renameat(mb->dirfd, from, mb->dirfd, to) < 0) {
 		*error_r = mbx_error("rename %s/%s: %m", mb->path, from);
-		unlock_folder(mb);
+		abandon(mb);
 		goto fail;
 	}
 	if ((curfd = openat(mb->dirfd, "cur",

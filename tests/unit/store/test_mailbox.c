@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -942,6 +943,80 @@ static void test_concurrent(void **state)
 	free(dir);
 }
 
+/*
+ * test_write_failure - the index cannot grow (RLIMIT_FSIZE: writes fail
+ * with EFBIG): the sync fails, and what it had given in memory only is
+ * forgotten, so the next sync gives the same UIDs to the same files and
+ * another process agrees
+ */
+static void test_write_failure(void **state)
+{
+	char *dir = testlib_tmpdir(), *md = xasprintf("%s/Maildir", dir);
+	char *ix = xasprintf("%s/facteur-index", md);
+	struct mailbox *a, *b;
+	struct rlimit old, lim;
+	struct stat st;
+	const char *error;
+
+	(void)state;
+	deliver(md, "1\n");
+	a = open_ok(md, "INBOX", 0);
+	deliver(md, "2\n");
+	deliver(md, "3\n");
+	assert_int_equal(stat(ix, &st), 0);
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)st.st_size;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	assert_int_equal(mailbox_sync(a, NULL, &error), -1);
+	assert_non_null(strstr(error, "facteur-index"));
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	assert_int_equal(mailbox_count(a), 1);
+	/* The first of the two files goes away; b gives UID 2 to the other
+	 * one.  Had a kept its unwritten UIDs, it would disagree. */
+	{
+		char *cur = xasprintf("%s/cur", md);
+		DIR *d = opendir(cur);
+		struct dirent *e;
+		char *first = NULL;
+
+		while ((e = readdir(d)) != NULL)
+			if (e->d_name[0] != '.' &&
+			    strcmp(e->d_name,
+				   strchr(mailbox_msg(a, 0)->name, '/') + 1) !=
+				    0 &&
+			    (first == NULL || strcmp(e->d_name, first) < 0)) {
+				free(first);
+				first = xstrdup(e->d_name);
+			}
+		closedir(d);
+		assert_non_null(first);
+		free(cur);
+		cur = xasprintf("%s/cur/%s", md, first);
+		assert_int_equal(unlink(cur), 0);
+		free(cur);
+		free(first);
+	}
+	b = open_ok(md, "INBOX", 0);
+	assert_int_equal(mailbox_count(b), 2);
+	sync_ok(a, NULL);
+	assert_int_equal(mailbox_count(a), 2);
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(mailbox_msg(a, i)->uid, i + 1);
+		assert_int_equal(mailbox_msg(b, i)->uid, i + 1);
+		assert_string_equal(mailbox_msg(a, i)->name,
+				    mailbox_msg(b, i)->name);
+	}
+	mailbox_close(&a);
+	mailbox_close(&b);
+	testlib_rmtree(dir);
+	free(ix);
+	free(md);
+	free(dir);
+}
+
 static double now_ms(void)
 {
 	struct timeval tv;
@@ -1036,6 +1111,7 @@ int main(void)
 		cmocka_unit_test(test_copy),
 		cmocka_unit_test(test_wait_fd),
 		cmocka_unit_test(test_unchanged_dirs),
+		cmocka_unit_test(test_write_failure),
 		cmocka_unit_test(test_kill9),
 		cmocka_unit_test(test_concurrent),
 		cmocka_unit_test(test_large),
