@@ -422,7 +422,9 @@ def test_unknown_and_bounce():
     assert "message/delivery-status" in parts, parts
     assert b"Action: failed" in data and b"Status: 5.1.1" in data, data
     assert b"ghost@local.test" in data, data
-    ENV.wait_log(r"%s: to=<ghost@local\.test>, relay=local, delay=[\d.]+, "
+    # Logged as Postfix: the alias target, with orig_to the alias.
+    ENV.wait_log(r"%s: to=<nosuchuser@virtual\.test>, orig_to=<ghost@local\.test>, "
+                 r"relay=local, delay=[\d.]+, "
                  r"(delays=[\d./]+, )?dsn=5\.1\.1, status=bounced "
                  r"\(unknown user: \"nosuchuser@virtual\.test\"\)$" % qid)
     ENV.wait_log(r"%s: sender non-delivery notification: \w+$" % qid)
