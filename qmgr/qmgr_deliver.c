@@ -37,8 +37,9 @@
  *	minimal_backoff_time: its waiting requests, and those added
  *	meanwhile, are deferred without a connection attempt ("delivery
  *	temporarily suspended: REASON"), so a dead site is not hammered.
- *	When the time is up one request probes it again; any request that
- *	is not a failed one resets the count.
+ *	When the time is up one request at a time probes it again; any
+ *	request that is not a failed one resets the count and lifts that
+ *	limit.
  *
  * DIAGNOSTICS
  *	Warnings for a transport that cannot be reached and for malformed
@@ -83,6 +84,7 @@ struct qmgr_queue {
 	struct qmgr_req *head, *tail;
 	long long failures;	/* failed requests in a row */
 	time_t suspended_until; /* 0: alive */
+	bool probing;		/* after a suspension: one request at a time */
 	char dsn[16];		/* why it is suspended */
 	char *reason;
 	struct qmgr_queue *next;
@@ -164,9 +166,10 @@ static bool queue_suspended(struct qmgr_queue *q)
 		return false;
 	if (time(NULL) < q->suspended_until)
 		return true;
-	/* Time is up: the next request probes; one more failure and
-	 * it is suspended again. */
+	/* Time is up: one request probes; one more failure and it is
+	 * suspended again, a success opens it to its full limit. */
 	q->suspended_until = 0;
+	q->probing = true;
 	q->failures = q->qm->cohort_limit - 1;
 	return false;
 }
@@ -254,6 +257,7 @@ static void req_done(struct qmgr_req *req, const char *dsn, const char *why)
 	if (started) {
 		if (!failed) {
 			q->failures = 0;
+			q->probing = false;
 		} else if (++q->failures >= qm->cohort_limit &&
 			   q->suspended_until == 0) {
 			queue_suspend(q, req->dsn[0], req->reason[0]);
@@ -481,8 +485,8 @@ static void dispatch(struct qmgr *qm)
 		     q = q->next) {
 			if ((long long)qm->busy >= qm->process_limit)
 				break;
-			if (q->head == NULL || (long long)q->busy >= q->limit ||
-			    queue_suspended(q))
+			if (q->head == NULL || queue_suspended(q) ||
+			    (long long)q->busy >= (q->probing ? 1 : q->limit))
 				continue;
 			start(qm, queue_pop(q));
 			progress = true;
@@ -492,7 +496,7 @@ static void dispatch(struct qmgr *qm)
 		struct qmgr_queue *q = *pp;
 
 		if (q->head == NULL && q->busy == 0 && q->failures == 0 &&
-		    !queue_suspended(q)) {
+		    !queue_suspended(q) && !q->probing) {
 			*pp = q->next;
 			queue_free(q);
 		} else {
