@@ -678,6 +678,16 @@ def test_examine_readonly():
     typ, d = m.expunge()
     assert typ == "NO", d
     ok(m._simple_command("UNSELECT"))
+    r = Raw()
+    lines = r.cmd(b"a", b"EXAMINE INBOX (CONDSTORE)")
+    assert any(l.startswith(b"* OK [HIGHESTMODSEQ ") for l in lines), lines
+    assert b"* OK [PERMANENTFLAGS ()] Read-only mailbox." in lines, lines
+    assert lines[-1] == b"a OK [READ-ONLY] Examine completed.", lines
+    lines = r.cmd(b"b", b"FETCH 1 (MODSEQ)")
+    assert re.match(rb"\* 1 FETCH \(MODSEQ \(\d+\)\)", lines[0]), lines
+    lines = r.cmd(b"c", b"SELECT INBOX")
+    assert b"* OK [CLOSED] Previous mailbox closed." in lines, lines
+    r.close()
     try:
         m.fetch("1", "(FLAGS)")
         raise AssertionError("FETCH without a mailbox accepted")
