@@ -72,7 +72,21 @@ int imapd_mailbox_name_decode(const char *s, size_t len, bool utf8,
 		return 0;
 	}
 	if (utf8) {
-		strbuf_append(out, s, len);
+		struct strbuf check;
+		int bad;
+
+		/* Only what the store can name on disk (mUTF-7) is valid. */
+		strbuf_init(&check, STRBUF_NO_LIMIT);
+		bad = imap_utf8_to_utf7(s, len, &check);
+		strbuf_release(&check);
+		if (bad < 0) {
+			*error_r = "Mailbox name is not valid UTF-8";
+			return -1;
+		}
+		if (strbuf_append(out, s, len) < 0) {
+			*error_r = "Mailbox name too long";
+			return -1;
+		}
 		return 0;
 	}
 	if (imap_utf7_to_utf8(s, len, out) < 0) {

@@ -803,7 +803,12 @@ def test_errors():
             (b"p", b"FETCH x FLAGS", b"p BAD"),
             (b"q", b"SEARCH OR SEEN", b"q BAD"),
             (b"r", b"COPY 1", b"r BAD"),
-            (b"s", b"NOOP", b"s OK")):
+            (b"s", b"NOOP", b"s OK"),
+            (b"v", b"CREATE " + b"a" * 2000, b"v NO"),
+            (b"w", b"CREATE {3+}\r\na\xffb", b"w NO"),
+            (b"x", b"STORE 1 +FLAGS (\\Seen", b"x BAD"),
+            (b"y", b"FETCH 1 (BODY[HEADER.FIELDS (A)]<0.0>)", b"y BAD"),
+            (b"z", b"MOVE 1 INBOX", b"z NO")):
         lines = r.cmd(tag, text)
         assert lines[-1].startswith(want), (text, lines)
     # A parser error with no tag, and an over-long line.

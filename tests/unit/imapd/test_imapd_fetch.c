@@ -240,6 +240,25 @@ static void test_quote(void **state)
 		-1);
 	assert_int_equal(imapd_mailbox_name_decode("", 0, false, &out, &error),
 			 -1);
+	assert_int_equal(
+		imapd_mailbox_name_decode("a\xff", 2, true, &out, &error), -1);
+	/* Longer than the caller's limit: an error, never a NULL name. */
+	{
+		struct strbuf small;
+		char big[300];
+
+		memset(big, 'a', sizeof(big));
+		strbuf_init(&small, 256);
+		assert_int_equal(imapd_mailbox_name_decode(big, sizeof(big),
+							   true, &small,
+							   &error),
+				 -1);
+		assert_int_equal(imapd_mailbox_name_decode(big, sizeof(big),
+							   false, &small,
+							   &error),
+				 -1);
+		strbuf_release(&small);
+	}
 	strbuf_release(&out);
 
 	assert_int_equal(
