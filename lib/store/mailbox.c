@@ -543,6 +543,22 @@ static uint64_t size_from_name(const char *base)
 	return *s == '\0' || *s == ',' ? n : UINT64_MAX;
 }
 
+/* vsize_from_name - Dovecot's ",W=<digits>" in a name, or 0 */
+static uint64_t vsize_from_name(const char *name)
+{
+	const char *s = strstr(name, ",W=");
+	uint64_t n = 0;
+
+	if (s == NULL || s[3] < '0' || s[3] > '9')
+		return 0;
+	for (s += 3; *s >= '0' && *s <= '9'; s++) {
+		if (n > (UINT64_MAX - 9) / 10)
+			return 0;
+		n = n * 10 + (uint64_t)(*s - '0');
+	}
+	return *s == '\0' || *s == ',' || *s == ':' ? n : 0;
+}
+
 /* cur_name - "cur/BASE:2,FLAGS" */
 static char *cur_name(const char *base, unsigned flags, uint32_t keywords)
 {
@@ -1470,10 +1486,15 @@ int mailbox_expunge(struct mailbox *mb, const uint32_t *uids, size_t n,
  * the lock it is renamed to cur/ and given the next UID.
  */
 static int commit_new(struct mailbox *mb, const char *tmpname, uint64_t size,
-		      time_t mtime, unsigned flags, uint32_t kw,
+		      uint64_t vsize, time_t mtime, unsigned flags, uint32_t kw,
 		      uint32_t *uid_r, const char **error_r)
 {
-	char *base = xasprintf("%s,S=%llu", tmpname, (unsigned long long)size);
+	/* Dovecot's ",W=": the size with CRLF line ends (RFC822.SIZE). */
+	char *base = vsize != 0 ? xasprintf("%s,S=%llu,W=%llu", tmpname,
+					    (unsigned long long)size,
+					    (unsigned long long)vsize)
+				: xasprintf("%s,S=%llu", tmpname,
+					    (unsigned long long)size);
 	char *from = xasprintf("tmp/%s", tmpname);
 	char *to = cur_name(base, flags, kw);
 	struct mbx_rec *rec;
@@ -1555,16 +1576,19 @@ static int tmp_create(struct mailbox *mb, char *buf, size_t size,
 }
 
 /* write_all - data with CRLF turned into LF; the bytes written */
-static int write_lf(int fd, const char *data, size_t len, uint64_t *size_r)
+static int write_lf(int fd, const char *data, size_t len, uint64_t *size_r,
+		    uint64_t *vsize_r)
 {
 	struct strbuf out;
-	uint64_t size = 0;
+	uint64_t size = 0, lines = 0;
 	int ret = 0;
 
 	strbuf_init(&out, STRBUF_NO_LIMIT);
 	for (size_t i = 0; i < len; i++) {
 		if (data[i] == '\r' && i + 1 < len && data[i + 1] == '\n')
 			continue;
+		if (data[i] == '\n')
+			lines++;
 		strbuf_append_char(&out, data[i]);
 		if (out.len >= 65536 || i + 1 == len) {
 			size_t done = 0;
@@ -1589,6 +1613,7 @@ static int write_lf(int fd, const char *data, size_t len, uint64_t *size_r)
 	}
 	strbuf_release(&out);
 	*size_r = size;
+	*vsize_r = size + lines;
 	return ret;
 }
 
@@ -1599,7 +1624,7 @@ int mailbox_append(struct mailbox *mb, const char *data, size_t len,
 {
 	char name[512];
 	uint32_t kw = 0;
-	uint64_t size;
+	uint64_t size, vsize;
 	int fd;
 
 	flags &= IMAP_FLAGS | MAIL_PASSED;
@@ -1614,8 +1639,8 @@ int mailbox_append(struct mailbox *mb, const char *data, size_t len,
 	{
 		struct timespec ts[2] = {{internal, 0}, {internal, 0}};
 
-		if (write_lf(fd, data, len, &size) < 0 || fsync(fd) < 0 ||
-		    futimens(fd, ts) < 0) {
+		if (write_lf(fd, data, len, &size, &vsize) < 0 ||
+		    fsync(fd) < 0 || futimens(fd, ts) < 0) {
 			*error_r = mbx_error("write %s/tmp/%s: %m", mb->path,
 					     name);
 			close(fd);
@@ -1633,7 +1658,8 @@ int mailbox_append(struct mailbox *mb, const char *data, size_t len,
 		free(p);
 		return -1;
 	}
-	return commit_new(mb, name, size, internal, flags, kw, uid_r, error_r);
+	return commit_new(mb, name, size, vsize, internal, flags, kw, uid_r,
+			  error_r);
 }
 
 /* copy_file - src's bytes into the open fd */
@@ -1726,9 +1752,9 @@ int mailbox_copy(struct mailbox *src, size_t i, struct mailbox *dst,
 		break;
 	}
 	close(in);
-	return commit_new(dst, name, m->size, m->internal,
-			  m->flags & (IMAP_FLAGS | MAIL_PASSED), kw, uid_r,
-			  error_r);
+	return commit_new(dst, name, m->size, vsize_from_name(m->name),
+			  m->internal, m->flags & (IMAP_FLAGS | MAIL_PASSED),
+			  kw, uid_r, error_r);
 }
 
 int mailbox_wait_fd(struct mailbox *mb)

@@ -282,6 +282,8 @@ static void test_two_handles(void **state)
 	assert_int_equal(mailbox_msg(b, 2)->flags, MAIL_SEEN | MAIL_RECENT);
 	assert_int_equal(mailbox_recent_count(b), 1);
 	assert_int_equal(mailbox_msg(b, 2)->size, 18);
+	/* Dovecot's ,W= (the CRLF size) is in the name: 18 + 3 lines. */
+	assert_non_null(strstr(mailbox_msg(b, 2)->name, ",S=18,W=21:2,S"));
 	assert_int_equal(mailbox_msg(b, 2)->internal, 1000000000);
 	assert_int_equal(mailbox_highestmodseq(b), mailbox_highestmodseq(a));
 	/* a's sync: its own changes are not news, the append is. */
