@@ -137,7 +137,7 @@ const struct param_def param_table[] = {
 	 "imap-login refuses LOGIN and AUTHENTICATE before TLS and says "
 	 "LOGINDISABLED (Dovecot's disable_plaintext_auth).",
 	 NULL},
-	{"imapd_idle_timeout", PARAM_TIME, "30m", 60, UNBOUNDED,
+	{"imapd_idle_timeout", PARAM_TIME, "30m", 1, UNBOUNDED,
 	 "imapd ends an authenticated session after this long without a "
 	 "command, IDLE included (RFC 9051: at least 30 minutes).",
 	 NULL},

@@ -108,7 +108,7 @@ class Env:
             "imapd_max_literal_size = 200k\n"
             % (VDOM, self.passwd, self.cert, self.key)
             + ("mail_owner = nobody\n" if ROOT else ""))
-        self.inst.write_master_cf(
+        self.master = (
             "127.0.0.1:%d inet n - n - - %s\n"
             "qmgr unix n - n 2 1 %s -o max_idle=3600 -o max_use=1000000\n"
             "local unix - n n - - %s\n"
@@ -119,6 +119,7 @@ class Env:
             "imapd unix - n n - - %s\n"
             % (self.p25, SMTPD, QMGR, LOCAL, AUTH, self.p143, LOGIN,
                self.p993, LOGIN, IMAPD))
+        self.inst.write_master_cf(self.master)
         ids = ["-u", str(MB_UID), "-g", str(MB_GID)] if ROOT else []
         for user, pw in ((VUSER, VPASS), (OLD, OLDPASS), (SYNC, SYNCPASS)):
             self.inst.facteur("user", "add", user, "-p", pw, "-d",
@@ -952,6 +953,35 @@ def test_idle_memory():
         r.close()
 
 
+def test_idle_timeout():
+    """imapd_idle_timeout without a command, IDLE included: BYE."""
+    ENV.inst.write_master_cf(ENV.master.replace(
+        IMAPD + "\n", IMAPD + " -o imapd_idle_timeout=2s\n"))
+    ENV.restart()
+    try:
+        r = Raw()
+        r.cmd(b"a", b"SELECT INBOX")
+        r.send(b"b IDLE\r\n")
+        assert r.line() == b"+ idling"
+        t0 = time.monotonic()
+        r.sock.settimeout(15)
+        lines = []
+        try:
+            while True:
+                lines.append(r.line())
+        except (EOFError, OSError):
+            pass
+        assert lines and lines[-1] == b"* BYE Disconnected for inactivity.", \
+            lines
+        assert 1.5 < time.monotonic() - t0 < 10
+        r.close()
+        ENV.wait_log(r"imap\(%s\): Disconnected: Inactivity in=\d+ out=\d+"
+                     % re.escape(VUSER))
+    finally:
+        ENV.inst.write_master_cf(ENV.master)
+        ENV.restart()
+
+
 def test_shutdown_bye():
     r = Raw()
     r.cmd(b"a", b"SELECT INBOX")
@@ -1005,6 +1035,7 @@ def main():
             test_uids_stable_across_restart,
             test_mbsync,
             test_idle_memory,
+            test_idle_timeout,
             test_shutdown_bye,
             test_no_errors_logged,
         ])
