@@ -74,6 +74,8 @@
 
 /* Compact the index when it holds this many more lines than messages. */
 #define MBX_COMPACT_SLACK 1000
+/* Files in tmp/ older than this are leftovers of killed writers. */
+#define MBX_TMP_MAX_AGE (36 * 3600)
 /* Read cur/ again at most this often when it changes under us. */
 #define MBX_SCAN_TRIES 3
 
@@ -1077,6 +1079,36 @@ int mbx_make_folder(const char *path, bool sub, const char **error_r)
 	return make_folder(path, sub, error_r);
 }
 
+/*
+ * clean_tmp - remove what writers killed mid-write left in tmp/: files
+ * not changed for 36 hours (maildir(5); Dovecot does the same)
+ */
+static void clean_tmp(struct mailbox *mb)
+{
+	int fd = openat(mb->dirfd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	time_t limit = time(NULL) - MBX_TMP_MAX_AGE;
+	struct dirent *e;
+	DIR *d;
+
+	if (fd < 0)
+		return;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		struct stat st;
+
+		if (e->d_name[0] == '.' ||
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) <
+			    0 ||
+		    S_ISDIR(st.st_mode) || st.st_mtime >= limit)
+			continue;
+		unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+}
+
 struct mailbox *mailbox_open(const char *root, const char *name, unsigned flags,
 			     bool *notfound_r, const char **error_r)
 {
@@ -1140,6 +1172,8 @@ struct mailbox *mailbox_open(const char *root, const char *name, unsigned flags,
 		mailbox_close(&mb);
 		return NULL;
 	}
+	if (!(flags & MAILBOX_READONLY))
+		clean_tmp(mb);
 	return mb;
 }
 

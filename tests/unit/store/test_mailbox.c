@@ -168,6 +168,27 @@ static void test_new_to_cur(void **state)
 	}
 	mailbox_close(&mb);
 	assert_null(mb);
+	/* A writer killed long ago left a file in tmp/: the next read-write
+	 * open removes it; a recent one (a writer at work) stays. */
+	{
+		char *tmp = xasprintf("%s/tmp", md);
+		char *old = testlib_write_file(tmp, "1.M1P1.dead", "x");
+		char *young = testlib_write_file(tmp, "2.M2P2.busy", "y");
+		struct timespec ts[2] = {{1000000000, 0}, {1000000000, 0}};
+
+		assert_int_equal(utimensat(AT_FDCWD, old, ts, 0), 0);
+		mb = open_ok(md, "INBOX", MAILBOX_READONLY);
+		mailbox_close(&mb);
+		assert_int_equal(count_entries(tmp), 2);
+		mb = open_ok(md, "INBOX", 0);
+		mailbox_close(&mb);
+		assert_int_equal(count_entries(tmp), 1);
+		assert_int_equal(access(young, F_OK), 0);
+		assert_int_equal(unlink(young), 0);
+		free(old);
+		free(young);
+		free(tmp);
+	}
 	/* Reopen: same UIDs and UIDVALIDITY, nothing recent any more. */
 	mb = open_ok(md, "INBOX", 0);
 	assert_int_equal(mailbox_count(mb), 3);
