@@ -18,6 +18,7 @@ import json
 import os
 import pwd
 import re
+import signal
 import smtplib
 import ssl
 import subprocess
@@ -513,6 +514,17 @@ def test_delay_warning_once():
     assert "Hello." not in n.split("text/rfc822-headers", 1)[1], n
     # Still queued, still retried: the warning does not end anything.
     assert ENV2.inst.facteur("queue", "-p", check=True).stdout.count(qid) == 1
+    # The flag is in the queue file: a new qmgr does not warn again.
+    pids = [p for p in ft.children_of(ENV2.inst.master_pid())
+            if open("/proc/%d/cmdline" % p, "rb").read().startswith(QMGR.encode())]
+    assert pids
+    for p in pids:
+        os.kill(p, signal.SIGKILL)
+    seen = ENV2.inst.log().count("%s: to=<x@late.test>" % qid)
+    ENV2.inject("alice@example.test", ["wake@up.test"], "wake")  # starts qmgr
+    ft.wait_for(lambda: ENV2.inst.log().count("%s: to=<x@late.test>" % qid) >= seen + 2,
+                timeout=30, what="two attempts by the new qmgr")
+    assert ENV2.inst.log().count("%s: sender delay notification" % qid) == 1
 
 
 def test_no_errors_logged():
