@@ -79,12 +79,49 @@ static void names_free(struct names *n)
 	memset(n, 0, sizeof(*n));
 }
 
-static bool names_has(const struct names *n, const char *name)
+static int cmp_str(const void *a, const void *b)
 {
-	for (size_t i = 0; i < n->count; i++)
-		if (strcmp(n->v[i], name) == 0)
-			return true;
-	return false;
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* names_sort - sort and drop duplicates */
+static void names_sort(struct names *n)
+{
+	size_t j = 0;
+
+	if (n->count > 1)
+		qsort(n->v, n->count, sizeof(*n->v), cmp_str);
+	for (size_t i = 0; i < n->count; i++) {
+		if (j > 0 && strcmp(n->v[j - 1], n->v[i]) == 0)
+			free(n->v[i]);
+		else
+			n->v[j++] = n->v[i];
+	}
+	n->count = j;
+}
+
+/* names_lower_bound - the first name >= key in a sorted list */
+static size_t names_lower_bound(const struct names *n, const char *key)
+{
+	size_t lo = 0, hi = n->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(n->v[mid], key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* names_find - whether a sorted list holds name */
+static bool names_find(const struct names *n, const char *name)
+{
+	size_t at = names_lower_bound(n, name);
+
+	return at < n->count && strcmp(n->v[at], name) == 0;
 }
 
 /* decode_dir - the UTF-8 folder name of the directory entry ".X", or NULL */
@@ -176,12 +213,12 @@ char **mbx_subscriptions_parse(const char *data, size_t len, size_t *count_r)
 			free(name);
 			name = xstrdup("INBOX");
 		}
-		if ((strcmp(name, "INBOX") == 0 || mailbox_name_valid(name)) &&
-		    !names_has(&out, name))
+		if (strcmp(name, "INBOX") == 0 || mailbox_name_valid(name))
 			names_add(&out, name);
 		else
 			free(name);
 	}
+	names_sort(&out);
 	*count_r = out.count;
 	if (out.v == NULL)
 		return xcalloc(1, sizeof(char *));
@@ -241,6 +278,7 @@ ssize_t mailbox_list(const char *root, struct mailbox_info **list_r,
 	char *top = mbx_root(root);
 	struct names dirs = {0}, subs = {0}, all = {0};
 	struct mailbox_info *list;
+	size_t n;
 
 	if (read_folders(top, &dirs, error_r) < 0 ||
 	    read_subscriptions(top, &subs, error_r) < 0) {
@@ -250,51 +288,51 @@ ssize_t mailbox_list(const char *root, struct mailbox_info **list_r,
 		return -1;
 	}
 	free(top);
+	names_sort(&dirs);
+	names_sort(&subs);
+	/* Sorted lists and binary search: thousands of folders stay fast. */
 	names_add(&all, xstrdup("INBOX"));
 	for (size_t i = 0; i < dirs.count; i++)
 		names_add(&all, xstrdup(dirs.v[i]));
 	for (size_t i = 0; i < subs.count; i++)
-		if (!names_has(&all, subs.v[i]))
-			names_add(&all, xstrdup(subs.v[i]));
+		names_add(&all, xstrdup(subs.v[i]));
 	/* Parents that do not exist themselves. */
-	for (size_t i = 0; i < all.count; i++) {
-		char *dot;
-		char *parent = xstrdup(all.v[i]);
+	n = all.count;
+	for (size_t i = 0; i < n; i++) {
+		char *parent = xstrdup(all.v[i]), *dot;
 
 		while ((dot = strrchr(parent, '.')) != NULL) {
 			*dot = '\0';
-			if (!names_has(&all, parent))
-				names_add(&all, xstrdup(parent));
+			names_add(&all, xstrdup(parent));
 		}
 		free(parent);
 	}
+	names_sort(&all);
 	list = xcalloc(all.count + 1, sizeof(*list));
 	for (size_t i = 0; i < all.count; i++) {
 		const char *name = all.v[i];
-		size_t len = strlen(name);
+		char *prefix = xasprintf("%s.", name);
+		size_t at = names_lower_bound(&all, prefix);
 
 		list[i].name = xstrdup(name);
 		list[i].special = special_of(name);
-		list[i].subscribed = names_has(&subs, name);
+		list[i].subscribed = names_find(&subs, name);
 		list[i].nonexistent =
-			strcmp(name, "INBOX") != 0 && !names_has(&dirs, name);
-		for (size_t j = 0; j < all.count; j++)
-			if (strncmp(all.v[j], name, len) == 0 &&
-			    all.v[j][len] == '.' &&
-			    (names_has(&dirs, all.v[j]) ||
-			     names_has(&subs, all.v[j])))
-				list[i].has_children = true;
+			strcmp(name, "INBOX") != 0 && !names_find(&dirs, name);
+		/* Every name in the list is a folder, a subscription or the
+		 * parent of one: any name under this one is a child. */
+		list[i].has_children =
+			at < all.count &&
+			strncmp(all.v[at], prefix, strlen(prefix)) == 0;
+		free(prefix);
 	}
 	qsort(list, all.count, sizeof(*list), cmp_info);
 	*list_r = list;
-	{
-		size_t count = all.count;
-
-		names_free(&dirs);
-		names_free(&subs);
-		names_free(&all);
-		return (ssize_t)count;
-	}
+	n = all.count;
+	names_free(&dirs);
+	names_free(&subs);
+	names_free(&all);
+	return (ssize_t)n;
 }
 
 void mailbox_list_free(struct mailbox_info **listp, size_t count)
@@ -617,7 +655,7 @@ int mailbox_subscribe(const char *root, const char *name, bool subscribe,
 	}
 	if (read_subscriptions(top, &subs, error_r) < 0)
 		goto out;
-	if (subscribe == names_has(&subs, canon)) {
+	if (subscribe == names_find(&subs, canon)) {
 		ret = 0;
 		goto out;
 	}

@@ -33,6 +33,7 @@
 #include "alloc.h"
 #include "mailbox.h"
 #include "maildir.h"
+#include "strbuf.h"
 #include "testlib.h"
 
 struct src {
@@ -689,6 +690,57 @@ static void test_folders(void **state)
 	free(dir);
 }
 
+static double now_ms(void);
+
+/* test_many_folders - 3,000 folders and 3,000 subscriptions list fast */
+static void test_many_folders(void **state)
+{
+	char *dir = testlib_tmpdir(), *md = xasprintf("%s/Maildir", dir);
+	struct mailbox_info *list = NULL;
+	struct strbuf subs;
+	const char *error;
+	double t0;
+	ssize_t n;
+
+	(void)state;
+	assert_int_equal(mkdir(md, 0700), 0);
+	strbuf_init(&subs, STRBUF_NO_LIMIT);
+	strbuf_append_str(&subs, "V\t2\n\n");
+	for (int i = 0; i < 3000; i++) {
+		char *p = i % 2 == 0 ? xasprintf("%s/.f%04d", md, i)
+				     : xasprintf("%s/.f%04d.sub", md, i - 1);
+
+		assert_int_equal(mkdir(p, 0700), 0);
+		free(p);
+		strbuf_appendf(&subs, "s%04d\tx\n", i);
+	}
+	free(testlib_write_file(md, "subscriptions", subs.data));
+	strbuf_release(&subs);
+	t0 = now_ms();
+	n = mailbox_list(md, &list, &error);
+	print_message("list of %zd names: %.1f ms\n", n, now_ms() - t0);
+	/* INBOX, 1500 + 1500 folders, 3000 subscriptions and their 3000
+	 * missing parents. */
+	assert_int_equal(n, 1 + 3000 + 6000);
+	assert_string_equal(list[0].name, "INBOX");
+	assert_string_equal(list[1].name, "f0000");
+	assert_true(list[1].has_children);
+	assert_false(list[1].nonexistent);
+	assert_string_equal(list[2].name, "f0000.sub");
+	assert_false(list[2].has_children);
+	assert_string_equal(list[3001].name, "s0000");
+	assert_true(list[3001].nonexistent);
+	assert_true(list[3001].has_children);
+	assert_false(list[3001].subscribed);
+	assert_string_equal(list[3002].name, "s0000.x");
+	assert_true(list[3002].subscribed);
+	assert_true(list[3002].nonexistent);
+	mailbox_list_free(&list, (size_t)n);
+	testlib_rmtree(dir);
+	free(md);
+	free(dir);
+}
+
 static void test_copy(void **state)
 {
 	char *dir = testlib_tmpdir(), *md = xasprintf("%s/Maildir", dir);
@@ -1131,6 +1183,7 @@ int main(void)
 		cmocka_unit_test(test_uidlist_import),
 		cmocka_unit_test(test_corrupt_index),
 		cmocka_unit_test(test_folders),
+		cmocka_unit_test(test_many_folders),
 		cmocka_unit_test(test_copy),
 		cmocka_unit_test(test_wait_fd),
 		cmocka_unit_test(test_unchanged_dirs),

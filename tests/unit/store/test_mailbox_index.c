@@ -303,21 +303,23 @@ static void test_subscriptions_file(void **state)
 	char **names;
 
 	(void)state;
+	/* Sorted, without duplicates. */
 	names = mbx_subscriptions_parse(v2, sizeof(v2) - 1, &count);
 	assert_int_equal(count, 4);
-	assert_string_equal(names[0], "INBOX");
-	assert_string_equal(names[1], "Sent");
-	assert_string_equal(names[2], "Entwürfe");
+	assert_string_equal(names[0], "Entwürfe");
+	assert_string_equal(names[1], "INBOX");
+	assert_string_equal(names[2], "Sent");
 	assert_string_equal(names[3], "a.b.c");
 	for (size_t i = 0; i < count; i++)
 		free(names[i]);
 	free(names);
 	names = mbx_subscriptions_parse(v1, sizeof(v1) - 1, &count);
 	assert_int_equal(count, 5);
+	assert_string_equal(names[0], "&");
 	assert_string_equal(names[1], "Entwürfe");
-	assert_string_equal(names[2], "Sent");
-	assert_string_equal(names[3], "\xe2\x98\xba");
-	assert_string_equal(names[4], "&");
+	assert_string_equal(names[2], "INBOX");
+	assert_string_equal(names[3], "Sent");
+	assert_string_equal(names[4], "\xe2\x98\xba");
 	for (size_t i = 0; i < count; i++)
 		free(names[i]);
 	free(names);
