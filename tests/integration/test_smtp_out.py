@@ -471,6 +471,31 @@ def test_timeouts_and_drops():
         s.stop()
 
 
+def test_malformed_and_hostile_replies():
+    """Garbage instead of a reply: this host fails (the next is tried);
+    control and 8-bit bytes of a reply never reach logs or results raw."""
+    s = sink(greeting_reply="hello there")
+    try:
+        qid = ENV.inject("alice@example.test", ["x@example.test"], message("garbage"))
+        (r,) = ENV.deliver(qid, "example.test:%d" % PORT)
+        assert r["status"] == "deferred", r
+        assert r["reason"].startswith("malformed reply from mx.example.test[127.0.0.2] "
+                                      "while receiving the initial server greeting"), r
+    finally:
+        s.stop()
+    s = sink(rcpt={"x@example.test": "550 5.1.1 bad\x1b[31m\x07 r\u00e9ponse"})
+    try:
+        qid = ENV.inject("alice@example.test", ["x@example.test"], message("ctl"))
+        (r,) = ENV.deliver(qid, "example.test:%d" % PORT)
+        assert r["status"] == "bounced", r
+        assert "\x1b" not in r["reason"] and "\x07" not in r["reason"], r
+        assert r["diagnostic"].startswith("smtp; 550 5.1.1 bad?[31m? r??ponse"), r
+        log = ENV.inst.log()
+        assert "\x1b" not in log and "\x07" not in log
+    finally:
+        s.stop()
+
+
 def test_mail_refused():
     s = sink(mail_reply="553 5.7.1 <alice@example.test>: Sender address rejected")
     try:
@@ -841,6 +866,35 @@ def test_e2e_deferred_then_sent():
         s.stop()
 
 
+def test_e2e_8bitmime():
+    """BODY=8BITMIME passes to a peer that offers 8BITMIME; to one that
+    does not, the message goes as it is (Postfix's default)."""
+    body = ("From: %s\r\nTo: x\r\nSubject: 8bit\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n"
+            "Content-Transfer-Encoding: 8bit\r\n\r\nd\u00e9j\u00e0 vu\r\n" % VUSER)
+    for ext, expect in ((["8BITMIME"], " BODY=8BITMIME"), ([], "")):
+        s = sink(host="127.0.0.7", tls=(E2.cert, E2.key), auth={"alice": "s3cret"},
+                 auth_required=True, ext=ext)
+        try:
+            c = smtplib.SMTP("127.0.0.1", E2.p587, timeout=30)
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            c.starttls(context=ctx)
+            c.login(VUSER, VPASS)
+            c.sendmail(VUSER, ["eight@outside.test"], body.encode(),
+                       mail_options=["BODY=8BITMIME"])
+            c.quit()
+            ft.wait_for(lambda: any(t.data for t in s.transactions()), timeout=20,
+                        what="delivery")
+            (t,) = s.transactions()
+            assert t.mail == "MAIL FROM:<%s>%s" % (VUSER, expect), t.mail
+            assert t.data.endswith(body.encode() + b".\r\n"), t.data
+            ft.wait_for(E2.queue_empty, timeout=10, what="empty queue")
+        finally:
+            s.stop()
+
+
 def main():
     global ENV, E2, DNS
     DNS = dnsserver.Server(ZONE).start()
@@ -858,6 +912,7 @@ def main():
             test_size_limit_bounce,
             test_smtputf8,
             test_timeouts_and_drops,
+            test_malformed_and_hostile_replies,
             test_mail_refused,
             test_connection_reuse,
             test_ipv6,
@@ -872,6 +927,7 @@ def main():
             test_e2e_submission_relayhost_auth,
             test_e2e_bounce_with_remote_reply,
             test_e2e_deferred_then_sent,
+            test_e2e_8bitmime,
         ])
     finally:
         if os.environ.get("KEEP"):
