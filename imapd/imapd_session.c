@@ -100,6 +100,8 @@ void imapd_tagged(struct imapd_session *s, const char *tag, const char *fmt,
 
 	if (s->sync_ok)
 		imapd_sync(s);
+	if (s->state == IMAPD_STATE_CLOSING)
+		return; /* said BYE */
 	va_start(ap, fmt);
 	text = xvasprintf(fmt, ap);
 	va_end(ap);
@@ -398,10 +400,21 @@ void imapd_sync(struct imapd_session *s)
 {
 	struct mailbox_changes ch;
 	const char *error;
+	struct stat st;
 
 	if (s->mb == NULL)
 		return;
 	memset(&ch, 0, sizeof(ch));
+	/* Another session may have deleted it: nothing sane is left to
+	 * show (Dovecot does the same).  Checked first, so that the store
+	 * does not take the missing index for damage. */
+	if (stat(mailbox_path(s->mb), &st) < 0 && errno == ENOENT) {
+		imapd_printf(s, "* BYE Selected mailbox was deleted, have to "
+				"disconnect.\r\n");
+		s->end_reason = "Selected mailbox was deleted";
+		s->state = IMAPD_STATE_CLOSING;
+		return;
+	}
 	if (mailbox_sync(s->mb, &ch, &error) < 0) {
 		log_warn("imap(%s): %s: sync: %s", s->user, s->mbname, error);
 		return;
@@ -468,6 +481,8 @@ static void idle_changed(evutil_socket_t fd, short what, void *arg)
 		return;
 	mailbox_wait_drain(s->mb);
 	imapd_sync(s);
+	if (s->state == IMAPD_STATE_CLOSING)
+		session_closing(s);
 }
 
 void imapd_idle_start(struct imapd_session *s, const char *tag)

@@ -721,6 +721,19 @@ def test_two_sessions():
     ENV.deliver(VUSER, "shared new")
     lines = b.cmd(b"b5", b"NOOP")
     assert b"* %d EXISTS" % len(ENV.maildir(VUSER)) in lines, lines
+    # A deletes the folder B has selected: B is told and let go.
+    a.cmd(b"a5", b"CREATE Doomed")
+    assert b.cmd(b"b6", b"SELECT Doomed")[-1].startswith(b"b6 OK")
+    assert a.cmd(b"a6", b"DELETE Doomed")[-1] == b"a6 OK Delete completed."
+    b.send(b"b7 NOOP\r\n")
+    lines = []
+    try:
+        while True:
+            lines.append(b.line())
+    except (EOFError, OSError):
+        pass
+    assert lines[0] == b"* BYE Selected mailbox was deleted, have to " \
+        b"disconnect.", lines
     a.close()
     b.close()
 
