@@ -303,6 +303,7 @@ struct imapd_msgload {
 	char *buf;
 	size_t len;
 	bool tried;
+	bool expunged; /* the file is gone: expunged elsewhere */
 };
 void imapd_msgview_init(struct imapd_session *s, size_t i,
 			struct imapd_msgload *ld, struct imapd_msgview *mv,

@@ -34,7 +34,7 @@ void imapd_cmd_fetch(struct imapd_session *s, const char *tag,
 	struct imapd_seqset set;
 	struct imapd_fetch fetch;
 	const char *error;
-	size_t failed = 0;
+	size_t failed = 0, expunged = 0;
 
 	if (n < 2) {
 		imapd_printf(s, "%s BAD FETCH needs a set and items\r\n", tag);
@@ -94,7 +94,10 @@ void imapd_cmd_fetch(struct imapd_session *s, const char *tag,
 		strbuf_reset(&out);
 		strbuf_appendf(&out, "* %zu FETCH (", k + 1);
 		if (imapd_fetch_render(&fetch, &mv, rflags, &out, &error) < 0) {
-			failed++;
+			if (ld.expunged)
+				expunged++;
+			else
+				failed++;
 		} else {
 			strbuf_append_str(&out, ")\r\n");
 			imapd_write(s, out.data, out.len);
@@ -105,7 +108,13 @@ void imapd_cmd_fetch(struct imapd_session *s, const char *tag,
 	strbuf_release(&out);
 	imapd_seqset_clear(&set);
 	imapd_fetch_clear(&fetch);
-	if (failed > 0)
+	if (expunged > 0 && failed == 0)
+		/* RFC 9051 §7.1: removed by another session; the next sync
+		 * will say so. */
+		imapd_tagged(s, tag,
+			     "NO [EXPUNGEISSUED] Some of the requested "
+			     "messages no longer exist.");
+	else if (failed > 0)
 		imapd_tagged(s, tag,
 			     "NO Some messages could not be FETCHed "
 			     "(%s)",

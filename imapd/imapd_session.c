@@ -238,9 +238,12 @@ static const char *msgload_load(void *ctx, size_t *len_r)
 		ld->tried = true;
 		fd = mailbox_msg_open(ld->s->mb, ld->index);
 		if (fd < 0) {
-			log_warn("imap(%s): %s: message %zu: open: %s",
-				 ld->s->user, ld->s->mbname, ld->index,
-				 strerror(errno));
+			if (errno == ENOENT)
+				ld->expunged = true; /* not our error */
+			else
+				log_warn("imap(%s): %s: message %zu: open: %s",
+					 ld->s->user, ld->s->mbname, ld->index,
+					 strerror(errno));
 			return NULL;
 		}
 		if (fstat(fd, &st) == 0 && st.st_size >= 0) {

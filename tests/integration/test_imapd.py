@@ -715,6 +715,9 @@ def test_two_sessions():
     a.cmd(b"a4", b"EXPUNGE")
     lines = b.cmd(b"b3", b"FETCH %d (FLAGS)" % (n - 1))
     assert not any(b"EXPUNGE" in l for l in lines), lines
+    lines = b.cmd(b"b3b", b"FETCH %d (BODY.PEEK[])" % (n - 1))
+    assert lines == [b"b3b NO [EXPUNGEISSUED] Some of the requested "
+                     b"messages no longer exist."], lines
     lines = b.cmd(b"b4", b"NOOP")
     assert b"* %d EXPUNGE" % (n - 1) in lines, lines
     # A new message: EXISTS.
