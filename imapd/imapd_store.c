@@ -145,6 +145,10 @@ void imapd_cmd_store(struct imapd_session *s, const char *tag,
 					    (size_t)nkw, unchangedsince,
 					    &error);
 		if (r < 0) {
+			if (strstr(error, "too many keywords") != NULL) {
+				failed = 2; /* the client's doing */
+				break;
+			}
 			log_warn("imap(%s): %s: store: %s", s->user, s->mbname,
 				 error);
 			failed = 1;
@@ -163,7 +167,12 @@ void imapd_cmd_store(struct imapd_session *s, const char *tag,
 			imapd_send_flags(s, k, uid);
 	}
 	imapd_seqset_clear(&set);
-	if (failed) {
+	if (failed == 2) {
+		imapd_printf(s,
+			     "%s NO [LIMIT] Too many keywords (at most %d)"
+			     "\r\n",
+			     tag, MAILBOX_KEYWORDS_MAX);
+	} else if (failed) {
 		imapd_printf(s, "%s NO [SERVERBUG] %s\r\n", tag, error);
 	} else if (nmod > 0) {
 		struct strbuf ms;

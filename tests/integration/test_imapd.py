@@ -828,6 +828,17 @@ def test_errors():
             (b"z", b"MOVE 1 INBOX", b"z NO")):
         lines = r.cmd(tag, text)
         assert lines[-1].startswith(want), (text, lines)
+    # More keywords than Maildir has letters for.
+    kws = b" ".join(b"kw%d" % i for i in range(20))
+    lines = r.cmd(b"kv", b"STORE 1 +FLAGS.SILENT (" + kws + b")")
+    assert lines[-1] == b"kv OK Store completed.", lines
+    kws = b" ".join(b"kx%d" % i for i in range(10))
+    lines = r.cmd(b"kw", b"STORE 1 +FLAGS (" + kws + b")")
+    assert lines[-1] == b"kw NO [LIMIT] Too many keywords (at most 26)", \
+        lines
+    kws = b" ".join(b"ky%d" % i for i in range(30))
+    lines = r.cmd(b"kx", b"STORE 1 +FLAGS (" + kws + b")")
+    assert lines[-1] == b"kx BAD Too many keywords", lines
     # A parser error with no tag, and an over-long line.
     r.send(b"\r\n")
     assert r.line().startswith(b"* BAD"), "empty line"
