@@ -193,6 +193,11 @@ static struct smtp_sess *cache_take(struct smtp_ctx *ctx, const char *nexthop)
 	ctx->cached = NULL;
 	free(ctx->cached_nexthop);
 	ctx->cached_nexthop = NULL;
+	if (!smtp_sess_idle_ok(sess)) {
+		/* Closed or spoke meanwhile (421 on idle): not worth a QUIT. */
+		smtp_sess_free(&sess);
+		return NULL;
+	}
 	return sess;
 }
 
@@ -207,10 +212,12 @@ static void cache_put(struct smtp_ctx *ctx, struct smtp_sess *sess,
 		smtp_sess_quit(ctx, &sess);
 		return;
 	}
+	/* A server that sent more than it was asked for is out of step:
+	 * its extra replies would be taken for the next commands'. */
 	if (smtp_sess_write(sess, "RSET\r\n", 6, ctx->t_rset, "sending RSET") <
 		    0 ||
 	    smtp_sess_reply(sess, ctx->t_rset, "sending RSET") < 0 ||
-	    sess->code / 100 != 2) {
+	    sess->code / 100 != 2 || !smtp_sess_idle_ok(sess)) {
 		smtp_sess_quit(ctx, &sess);
 		return;
 	}

@@ -191,6 +191,12 @@ int smtp_sess_write(struct smtp_sess *sess, const void *data, size_t len,
 int smtp_sess_reply(struct smtp_sess *sess, int timeout_ms, const char *what);
 /* Bytes already received and not yet parsed (STARTTLS injection check). */
 bool smtp_sess_pending(const struct smtp_sess *sess);
+/*
+ * smtp_sess_idle_ok - an idle session is still in step: nothing was
+ * received beyond the last reply and the server has neither closed nor
+ * said anything (421) since.  A cached session must pass it before reuse.
+ */
+bool smtp_sess_idle_ok(const struct smtp_sess *sess);
 /* smtp_sess_quit - QUIT (best effort), close and free */
 void smtp_sess_quit(struct smtp_ctx *ctx, struct smtp_sess **sessp);
 

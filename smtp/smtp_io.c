@@ -237,6 +237,17 @@ bool smtp_sess_pending(const struct smtp_sess *sess)
 	return sess->in_pos < sess->in_len;
 }
 
+bool smtp_sess_idle_ok(const struct smtp_sess *sess)
+{
+	struct pollfd pfd = {.fd = sess->fd, .events = POLLIN};
+
+	if (sess->broken || smtp_sess_pending(sess) ||
+	    (sess->tls != NULL && tls_conn_pending(sess->tls) > 0))
+		return false;
+	/* Readable while idle: data we never asked for, or the close. */
+	return poll(&pfd, 1, 0) == 0;
+}
+
 void smtp_sess_quit(struct smtp_ctx *ctx, struct smtp_sess **sessp)
 {
 	struct smtp_sess *sess = *sessp;

@@ -293,6 +293,11 @@ int tls_conn_write(struct tls_conn *conn, const void *buf, size_t len,
 	return 0;
 }
 
+size_t tls_conn_pending(const struct tls_conn *conn)
+{
+	return (size_t)SSL_pending(conn->ssl);
+}
+
 enum tls_trust tls_conn_trust(const struct tls_conn *conn)
 {
 	if (conn->verify_result == X509_V_OK)

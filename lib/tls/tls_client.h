@@ -60,6 +60,8 @@ ssize_t tls_conn_read(struct tls_conn *conn, void *buf, size_t len,
 int tls_conn_write(struct tls_conn *conn, const void *buf, size_t len,
 		   int timeout_ms, const char **error_r);
 
+/* tls_conn_pending - decrypted bytes OpenSSL holds that were not read */
+size_t tls_conn_pending(const struct tls_conn *conn);
 /* tls_conn_trust - how far the peer's certificate was verified */
 enum tls_trust tls_conn_trust(const struct tls_conn *conn);
 /* tls_trust_name - "Verified", "Trusted", "Untrusted" */

@@ -547,6 +547,20 @@ def test_connection_reuse():
         s.stop()
 
 
+def test_out_of_step_server_not_reused():
+    """A server that sends an unasked-for reply is out of step: its session
+    is not cached (the extra reply would answer the next command)."""
+    s = sink(data_end="250 2.0.0 Ok: queued as A\r\n250 2.0.0 unasked")
+    try:
+        for i in range(2):
+            qid = ENV.inject("alice@example.test", ["x@example.test"], message("step%d" % i))
+            (r,) = ENV.deliver(qid, "example.test:%d" % PORT)
+            assert r["status"] == "sent" and r["reason"].endswith("queued as A"), r
+        assert s.connections == 2, s.connections
+    finally:
+        s.stop()
+
+
 def test_ipv6():
     try:
         probe = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
@@ -915,6 +929,7 @@ def main():
             test_malformed_and_hostile_replies,
             test_mail_refused,
             test_connection_reuse,
+            test_out_of_step_server_not_reused,
             test_ipv6,
             test_tls_encrypt_requires_starttls,
             test_tls_may_untrusted,
