@@ -284,6 +284,20 @@ static void renamed_by_others(struct mailbox *mb)
 }
 
 /*
+ * folder_gone - whether the folder was deleted under us (its directory
+ * removed, or no longer at its path): then a missing index is no damage
+ */
+static bool folder_gone(struct mailbox *mb)
+{
+	struct stat st, here;
+
+	if (fstat(mb->dirfd, &st) < 0 || st.st_nlink == 0)
+		return true;
+	return stat(mb->path, &here) < 0 || here.st_ino != st.st_ino ||
+	       here.st_dev != st.st_dev;
+}
+
+/*
  * index_refresh - take what others wrote into mb->ix.  Returns 0 or -1
  * (*error_r) when the file cannot be read at all.
  */
@@ -302,6 +316,11 @@ static int index_refresh(struct mailbox *mb, const char **error_r)
 		}
 		if (mb->ix_missing)
 			return 0;
+		if (folder_gone(mb)) {
+			*error_r =
+				mbx_error("%s: mailbox was deleted", mb->path);
+			return -1;
+		}
 		if (mb->ixfd >= 0)
 			index_rebuild(mb, "removed");
 		else

@@ -675,6 +675,20 @@ static void test_folders(void **state)
 		assert_int_equal(mailbox_count(mb), 2);
 		mailbox_close(&mb);
 	}
+	/* A folder deleted while open: an error, no rebuild, no warning. */
+	{
+		struct mailbox *mb = open_ok(md, "Old", 0);
+		const char *err = NULL;
+
+		assert_int_equal(mailbox_delete(md, "Old", &notfound, &error),
+				 0);
+		testlib_capture_logs();
+		assert_int_equal(mailbox_sync(mb, NULL, &err), -1);
+		assert_non_null(strstr(err, "mailbox was deleted"));
+		assert_false(testlib_log_contains("rebuilding"));
+		testlib_release_logs();
+		mailbox_close(&mb);
+	}
 	/* A folder that does not exist, and MAILBOX_CREATE. */
 	{
 		struct mailbox *mb =
