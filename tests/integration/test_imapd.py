@@ -372,6 +372,16 @@ def test_append():
     assert d[0][1] == msg, d
     on_disk = ENV.stored(VUSER)["appended"]
     assert on_disk == msg.replace(b"\r\n", b"\n"), on_disk
+    # A large literal arrives in many reads; the bytes come back intact.
+    big = b"From: me@example.org\r\nSubject: big append\r\n\r\n" + b"".join(
+        b"line %06d %s\r\n" % (i, b"x" * 60) for i in range(2000))
+    typ, d = m.append("INBOX", None, None, big)
+    assert typ == "OK", d
+    buid = re.search(rb"\[APPENDUID \d+ (\d+)\]", d[0]).group(1).decode()
+    ok(m.noop())
+    typ, d = m.uid("FETCH", buid, "(RFC822.SIZE BODY.PEEK[])")
+    assert d[0][1] == big, len(d[0][1])
+    assert b"RFC822.SIZE %d" % len(big) in d[0][0], d[0][0]
     # A missing folder: TRYCREATE.
     typ, d = m.append("Nowhere", None, None, msg)
     assert typ == "NO" and b"[TRYCREATE]" in d[0], (typ, d)
