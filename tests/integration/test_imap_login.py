@@ -444,6 +444,16 @@ def test_garbage_and_overlong_commands():
         m = imaplib.IMAP4("127.0.0.1", im.port)
         assert m.noop()[0] == "OK"
         m.logout()
+        # Plaintext on the implicit-TLS port: the handshake fails, the
+        # connection closes, the port keeps working.
+        r = Raw(im.tls_port)
+        r.send("a1 NOOP\r\n")
+        assert r.closed()
+        im.wait_log(r"Disconnected \(TLS handshaking failed: ")
+        m = imaplib.IMAP4_SSL("127.0.0.1", im.tls_port,
+                              ssl_context=client_ctx())
+        assert m.noop()[0] == "OK"
+        m.logout()
 
 
 def test_handover_failure_and_shutdown_bye():
