@@ -793,6 +793,7 @@ void imapd_cmd_append(struct imapd_session *s, const char *tag,
 	struct mailbox *mb;
 	bool notfound = false;
 	uint32_t newuid;
+	const struct imap_arg *msg = NULL;
 
 	(void)uid;
 	if (n < 2) {
@@ -818,14 +819,25 @@ void imapd_cmd_append(struct imapd_session *s, const char *tag,
 		}
 		i++;
 	}
-	if (i + 1 != n || args[i].type != IMAP_ARG_LITERAL) {
+	if (i + 1 == n && args[i].type == IMAP_ARG_LITERAL) {
+		msg = &args[i];
+	} else if (i + 2 == n && imapd_utf8(s) &&
+		   args[i].type == IMAP_ARG_ATOM &&
+		   strcasecmp(args[i].str, "UTF8") == 0 &&
+		   args[i + 1].type == IMAP_ARG_LIST &&
+		   args[i + 1].list_count == 1 &&
+		   args[i + 1].list[0].type == IMAP_ARG_LITERAL) {
+		/* RFC 6855 §4: APPEND ... UTF8 (~{n}...) */
+		msg = &args[i + 1].list[0];
+	}
+	if (msg == NULL) {
 		imapd_printf(s,
 			     "%s BAD APPEND needs the message as a "
 			     "literal\r\n",
 			     tag);
 		return;
 	}
-	if (args[i].len == 0) {
+	if (msg->len == 0) {
 		imapd_printf(s, "%s NO Empty message\r\n", tag);
 		return;
 	}
@@ -847,15 +859,15 @@ void imapd_cmd_append(struct imapd_session *s, const char *tag,
 			return;
 		}
 	}
-	if (mailbox_append(mb, args[i].str, args[i].len, flags, kw, (size_t)nkw,
-			   date, &newuid, &error) < 0) {
+	if (mailbox_append(mb, msg->str, msg->len, flags, kw, (size_t)nkw, date,
+			   &newuid, &error) < 0) {
 		store_error(s, tag, name, error);
 	} else {
 		imapd_tagged(s, tag, "OK [APPENDUID %lu %lu] Append completed.",
 			     (unsigned long)mailbox_uidvalidity(mb),
 			     (unsigned long)newuid);
 		log_info("imap(%s): appended uid=%lu to %s (%zu bytes)",
-			 s->user, (unsigned long)newuid, name, args[i].len);
+			 s->user, (unsigned long)newuid, name, msg->len);
 	}
 	if (mb != s->mb)
 		mailbox_close(&mb);

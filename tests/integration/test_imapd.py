@@ -472,6 +472,18 @@ def test_folders():
                                       ".Caf&AOk-"))
     ok(m.delete('"Caf\u00e9"'))
     m.logout()
+    # APPEND UTF8 (~{n}) once UTF8=ACCEPT is on (RFC 6855 section 4).
+    r = Raw()
+    r.cmd(b"a", b"ENABLE UTF8=ACCEPT")
+    msg8 = "Subject: caf\u00e9 utf8 append\r\n\r\nb\u00f6dy\r\n".encode()
+    lines = r.cmd(b"b", b"APPEND Drafts UTF8 (~{%d+}\r\n%s)"
+                  % (len(msg8), msg8))
+    assert lines[-1].startswith(b"b OK [APPENDUID "), lines
+    assert msg8.replace(b"\r\n", b"\n") in \
+        ENV.stored(VUSER, "Drafts").values()
+    r.close()
+    m = ENV.login()
+    m.logout()
 
 
 def test_rename_inbox():
