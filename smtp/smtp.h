@@ -2,7 +2,8 @@
  * smtp - shared state of the smtp/lmtp delivery agent
  *
  * smtp.c holds main(), the deliver/1 reader, the result writer, the log
- * lines and the connection cache; smtp_nexthop.c parses the nexthop;
+ * lines and the connection cache; smtp_rcpt.c sets recipient outcomes;
+ * smtp_nexthop.c parses the nexthop;
  * smtp_io.c is the session's byte and reply I/O (plain or TLS, every
  * wait bounded); smtp_connect.c finds and opens a session (routing,
  * greeting, EHLO, STARTTLS, AUTH); smtp_sasl.c is the AUTH client;
