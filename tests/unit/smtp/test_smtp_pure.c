@@ -86,7 +86,7 @@ static void test_nexthop_malformed(void **state)
 	bad("example..com", false);
 	bad("[ipv6:192.0.2.1]", false);
 	bad("[ipv6:nonsense]", false);
-	bad("unix:/run/x", false);  /* only for lmtp */
+	bad("unix:/run/x", false); /* only for lmtp */
 	bad("unix:relative", true);
 	bad("inet:", true);
 	{
