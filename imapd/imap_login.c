@@ -227,6 +227,32 @@ static void imap_login_pre_exit(struct server *srv)
 		event_free(il->late);
 }
 
+/*
+ * imap_login_session_limit - imapd_process_session_limit, read before
+ * server_main(): the skeleton takes ops.client_limit before it loads the
+ * configuration, so main() loads it once more (-c and -o only; anything
+ * wrong is reported by server_main()'s own load right after).
+ */
+static unsigned imap_login_session_limit(int argc, char **argv)
+{
+	const char *dir = NULL, *err;
+	struct config *cfg;
+	unsigned limit = 100;
+
+	for (int i = 1; i + 1 < argc; i++)
+		if (strcmp(argv[i], "-c") == 0)
+			dir = argv[i + 1];
+	cfg = config_create(dir);
+	for (int i = 1; i + 1 < argc; i++)
+		if (strcmp(argv[i], "-o") == 0)
+			(void)config_override(cfg, argv[i + 1], &err);
+	if (config_load(cfg, &err) == 0)
+		limit = (unsigned)config_int(cfg,
+					     "imapd_process_session_limit");
+	config_free(&cfg);
+	return limit;
+}
+
 int main(int argc, char **argv)
 {
 	static struct server_ops ops = {
@@ -235,11 +261,10 @@ int main(int argc, char **argv)
 		.init = imap_login_init,
 		.accept = imap_login_accept,
 		.pre_exit = imap_login_pre_exit,
-		/* Sessions per process (Dovecot's login client_limit is
-		 * larger; relayed TLS sessions count here too). */
-		.client_limit = 100,
 	};
 	static struct imap_login il;
 
+	/* Relayed TLS sessions count here too. */
+	ops.client_limit = imap_login_session_limit(argc, argv);
 	return server_main(argc, argv, &ops, &il);
 }

@@ -59,7 +59,6 @@ struct imap_login_settings {
 		*mail_name; /* "Facteur": the greeting says "Facteur ready." */
 	long long login_timeout;
 	unsigned failure_limit;
-	unsigned session_limit;
 	enum imap_login_tls_level tls_level;
 	bool wrappermode;
 	bool disable_plaintext_auth;

@@ -153,6 +153,10 @@ const struct param_def param_table[] = {
 	 "Largest literal imapd accepts in one command, which bounds APPEND; "
 	 "keep it a bit over message_size_limit.",
 	 NULL},
+	{"imapd_process_session_limit", PARAM_INT, "100", 1, 100000,
+	 "Sessions one imap-login process serves at once, relayed TLS "
+	 "sessions included; master starts more processes as needed.",
+	 NULL},
 	{"imapd_tls_cert_file", PARAM_STRING, "$smtpd_tls_cert_file", NOLIMIT,
 	 "PEM file with the IMAP server's certificate chain.", NULL},
 	{"imapd_tls_key_file", PARAM_STRING, "$smtpd_tls_key_file", NOLIMIT,

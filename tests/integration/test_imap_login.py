@@ -211,16 +211,20 @@ def check_worker(info):
         assert info["uid"] == os.getuid(), info
 
 
-def login_pids(inst):
-    """Pids of the running imap-login processes."""
+def login_pids(inst, port=None):
+    """Pids of the running imap-login processes (of one port's service:
+    master names it with -n 127.0.0.1:PORT)."""
     pids = []
     for pid in ft.children_of(inst.master_pid()):
         try:
             with open("/proc/%d/cmdline" % pid, "rb") as f:
-                if b"imap-login" in f.read():
-                    pids.append(pid)
+                args = f.read().split(b"\0")
         except OSError:
-            pass
+            continue
+        if not any(a.endswith(b"imap-login") for a in args):
+            continue
+        if port is None or ("127.0.0.1:%d" % port).encode() in args:
+            pids.append(pid)
     return pids
 
 
@@ -525,7 +529,17 @@ def test_reload_keeps_logged_in_sessions():
 
 def test_timeouts_and_root_owner_refused():
     with ImapInstance(extra_main_cf="max_idle = 2s\n"
-                      "imapd_login_timeout = 2s\n") as im:
+                      "imapd_login_timeout = 2s\n"
+                      "imapd_process_session_limit = 1\n") as im:
+        # One session per process: a second client gets a second one.
+        a, b = Raw(im.port), Raw(im.port)
+        assert a.line().startswith("* OK") and b.line().startswith("* OK")
+        assert len(login_pids(im.inst, im.port)) == 2, \
+            login_pids(im.inst, im.port)
+        _, tagged = b.cmd("n1 NOOP")
+        assert tagged == "n1 OK NOOP completed."
+        a.close()
+        b.close()
         # Silent before login for imapd_login_timeout: BYE.
         r = Raw(im.port)
         r.line()
