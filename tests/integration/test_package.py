@@ -38,6 +38,7 @@ as its own step, as root, after the first make check:
   FACTEUR_SRCDIR=/path/to/checkout python3 tests/integration/test_package.py
 """
 
+import fcntl
 import imaplib
 import os
 import poplib
@@ -672,6 +673,11 @@ def timed(fn):
 
 def main():
     global work
+    # One run at a time on a machine: the package, port 25 and the users
+    # are system-wide.  The lock goes when the process does.
+    if os.geteuid() == 0:
+        state["lock"] = open("/run/facteur-test-package.lock", "a")
+        fcntl.flock(state["lock"], fcntl.LOCK_EX)
     reason = why_skip()
     if reason:
         print("SKIP: test_package: " + reason)
