@@ -409,6 +409,8 @@ static void smtp_init(struct server *srv)
 		(unsigned)config_int(cfg, "smtp_connection_reuse_count_limit");
 	ctx->mx_address_limit =
 		(unsigned)config_int(cfg, "smtp_mx_address_limit");
+	ctx->mx_session_limit =
+		(unsigned)config_int(cfg, "smtp_mx_session_limit");
 	ctx->cache_timer =
 		evtimer_new(server_event_base(srv), cache_expired, ctx);
 

@@ -96,6 +96,7 @@ struct smtp_ctx {
 	struct maps_list *sasl_maps;
 	unsigned dns_flags;
 	unsigned mx_address_limit;
+	unsigned mx_session_limit;
 	/* Timeouts in milliseconds. */
 	int t_connect, t_helo, t_starttls, t_mail, t_rcpt, t_data_init,
 		t_data_xfer, t_data_done, t_rset, t_quit;

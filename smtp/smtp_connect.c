@@ -5,7 +5,8 @@
  *	The route: an MX lookup for a domain (lib/dns: preference order,
  *	random among equals, implicit MX, null MX), the host's addresses
  *	for "[host]", the address for a literal, the socket for lmtp
- *	"unix:".  Each address in turn, at most smtp_mx_address_limit:
+ *	"unix:".  Each address in turn, at most smtp_mx_address_limit
+ *	addresses and smtp_mx_session_limit sessions (connections made):
  *	connect (smtp_connect_timeout), the greeting and EHLO/LHLO
  *	(smtp_helo_timeout; HELO when EHLO is refused, not for LMTP),
  *	STARTTLS per smtp_tls_security_level, then AUTH when configured.
@@ -358,7 +359,7 @@ struct smtp_sess *smtp_connect(struct smtp_ctx *ctx, struct smtp_req *req,
 	struct attempt a = {0};
 	struct dns_route *rt;
 	struct smtp_sess *sess = NULL;
-	unsigned tried = 0;
+	unsigned tried = 0, sessions = 0;
 
 	snprintf(req->relay, sizeof(req->relay), "none");
 	req->remote_mta[0] = '\0';
@@ -371,8 +372,10 @@ struct smtp_sess *smtp_connect(struct smtp_ctx *ctx, struct smtp_req *req,
 			char addr[128], why[256];
 			int fd;
 
-			if (ctx->mx_address_limit > 0 &&
-			    tried >= ctx->mx_address_limit)
+			if ((ctx->mx_address_limit > 0 &&
+			     tried >= ctx->mx_address_limit) ||
+			    (ctx->mx_session_limit > 0 &&
+			     sessions >= ctx->mx_session_limit))
 				break;
 			tried++;
 			if (dest->kind == SMTP_DEST_UNIX) {
@@ -401,6 +404,7 @@ struct smtp_sess *smtp_connect(struct smtp_ctx *ctx, struct smtp_req *req,
 					    reason);
 				continue;
 			}
+			sessions++;
 			sess = smtp_sess_create(fd);
 			snprintf(sess->host, sizeof(sess->host), "%s",
 				 host->name);

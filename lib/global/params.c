@@ -300,6 +300,10 @@ const struct param_def param_table[] = {
 	 "Server addresses the smtp client tries per delivery, across "
 	 "all MX hosts; 0: no limit.",
 	 NULL},
+	{"smtp_mx_session_limit", PARAM_INT, "2", 0, 1000,
+	 "Servers the smtp client talks to (connections made) per delivery, "
+	 "across all MX hosts; 0: no limit.",
+	 NULL},
 	{"smtp_quit_timeout", PARAM_TIME, "300s", 1, 86400,
 	 "How long the smtp client waits for the reply to QUIT.",
 	 NULL},

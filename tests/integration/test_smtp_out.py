@@ -363,6 +363,25 @@ def test_mx_fallback_order():
         s3.stop()
 
 
+def test_mx_session_limit():
+    """smtp_mx_session_limit (2): after two servers that would not talk,
+    the third is left alone and the mail is deferred."""
+    s1 = sink(host="127.0.0.3", greeting_reply="421 4.3.2 one busy")
+    s2 = sink(host="127.0.0.4", ehlo_reply="451 4.3.0 two busy")
+    s3 = sink(host="127.0.0.5")
+    try:
+        qid = ENV.inject("alice@example.test", ["x@fallback.test"], message("sesslimit"))
+        (r,) = ENV.deliver(qid, "fallback.test:%d" % PORT)
+        assert r["status"] == "deferred" and r["dsn"] == "4.3.0", r
+        assert r["reason"] == ("host mx2.fallback.test[127.0.0.4] refused to talk to me: "
+                               "451 4.3.0 two busy (in reply to EHLO command)"), r
+        assert r["diagnostic"] == "smtp; 451 4.3.0 two busy", r
+        assert (s1.connections, s2.connections, s3.connections) == (1, 1, 0)
+    finally:
+        for x in (s1, s2, s3):
+            x.stop()
+
+
 def test_all_hosts_fail_deferred():
     qid = ENV.inject("alice@example.test", ["x@fallback.test"], message("allfail"))
     (r,) = ENV.deliver(qid, "fallback.test:%d" % PORT)
@@ -920,6 +939,7 @@ def main():
             test_rcpt_replies_each_recipient,
             test_data_reply_applies_to_all,
             test_mx_fallback_order,
+            test_mx_session_limit,
             test_all_hosts_fail_deferred,
             test_implicit_mx_and_null_mx,
             test_helo_fallback,
