@@ -300,6 +300,19 @@ def test_mx_pipelining_exact_bytes():
         s.stop()
 
 
+def test_null_sender():
+    """A notice (sender <>) goes out as MAIL FROM:<>."""
+    s = sink(ext=["PIPELINING", "SIZE 100000"])
+    try:
+        qid = ENV.inject("", ["x@example.test"], message("null sender"))
+        (r,) = ENV.deliver(qid, "example.test:%d" % PORT)
+        assert r["status"] == "sent", r
+        (t,) = s.transactions()
+        assert t.mail == "MAIL FROM:<> SIZE=%d" % len(message("null sender")), t.mail
+    finally:
+        s.stop()
+
+
 def test_rcpt_replies_each_recipient():
     """5xx RCPT bounced, 4xx deferred, each with the server's text."""
     s = sink(rcpt={"bad@example.test": "550 5.1.1 <bad@example.test>: Recipient address rejected",
@@ -936,6 +949,7 @@ def main():
     try:
         ft.run_tests([
             test_mx_pipelining_exact_bytes,
+            test_null_sender,
             test_rcpt_replies_each_recipient,
             test_data_reply_applies_to_all,
             test_mx_fallback_order,
