@@ -101,6 +101,7 @@ class Env:
             f.write("[relay.test]:%d alice:s3cret\n" % PORT)
         os.chmod(os.path.join(top, "sasl_passwd"), 0o644)
         self.inst.write_main_cf(
+            "import_environment = TZ ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS\n"
             "dns_servers = 127.0.0.1:%d\n"
             "smtp_connect_timeout = 2s\n"
             "smtp_helo_timeout = 2s\n"
@@ -755,6 +756,7 @@ class E2E:
         os.chmod(os.path.join(top, "sasl_passwd"), 0o644)
         self.passwd = os.path.join(top, "passwd")
         self.inst.write_main_cf(
+            "import_environment = TZ ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS\n"
             "dns_servers = 127.0.0.1:%d\n"
             "virtual_mailbox_domains = virtual.test\n"
             "mynetworks = 10.255.255.0/24\n"
@@ -941,6 +943,17 @@ def test_e2e_8bitmime():
             s.stop()
 
 
+def test_no_crash_in_logs():
+    """Stop both instances: no panic, fatal error, abnormal exit or
+    sanitizer abort (which master logs as an exit status) anywhere."""
+    for inst in (ENV.inst, E2.inst):
+        inst.stop()
+        log = inst.log()
+        for bad in ("panic:", "fatal:", "killed by signal", "exited with status",
+                    "exit status"):
+            assert bad not in log, "%r in the log:\n%s" % (bad, log)
+
+
 def main():
     global ENV, E2, DNS
     DNS = dnsserver.Server(ZONE).start()
@@ -977,6 +990,7 @@ def main():
             test_e2e_bounce_with_remote_reply,
             test_e2e_deferred_then_sent,
             test_e2e_8bitmime,
+            test_no_crash_in_logs,
         ])
     finally:
         if os.environ.get("KEEP"):
