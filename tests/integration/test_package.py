@@ -26,7 +26,9 @@ the security design through /proc and stat(2):
 It reinstalls the package over the running system (an upgrade: the
 queue, the configuration and the key stay, master is restarted), stops
 the system, starts it again and purges the package while it runs: prerm stops it, nothing stays running, and purge removes the
-queue, the state directory and the generated certificate.
+queue, the state directory and the generated certificate.  What purge
+keeps on purpose (the accounts, /etc/aliases) the test removes itself when
+it was not there before, leaving the machine as it found it.
 
 Runs only as root with dpkg-buildpackage, debhelper and lintian present
 (tests/deps installs them), on a machine where no other MTA is installed
@@ -641,6 +643,32 @@ def test_purge_while_running():
         assert not os.path.lexists(path), "%s left after purge" % path
     proc = run("dpkg-statoverride", "--list", SENDMAIL, check=False)
     assert proc.returncode != 0, "statoverride left: " + proc.stdout
+    # Kept, as Postfix keeps them: the accounts (vmail owns mailboxes).
+    pwd.getpwnam("vmail")
+    grp.getgrnam("facteur-drop")
+
+
+# What purge keeps on purpose (Debian practice), and the test removes when
+# it was not there before, so that the machine is left as it was found.
+KEPT_USERS = ("vmail", "facteur")
+KEPT_GROUPS = ("facteur-drop", "facteur", "vmail")
+KEPT_FILES = ("/etc/aliases", "/etc/aliases.db")
+
+
+def exists_before():
+    def user(name):
+        try:
+            return bool(pwd.getpwnam(name))
+        except KeyError:
+            return False
+
+    def group(name):
+        try:
+            return bool(grp.getgrnam(name))
+        except KeyError:
+            return False
+    return ({u for u in KEPT_USERS if user(u)}, {g for g in KEPT_GROUPS if group(g)},
+            {f for f in KEPT_FILES if os.path.lexists(f)})
 
 
 def cleanup():
@@ -655,6 +683,17 @@ def cleanup():
             pass
     if "sys_user" in state:
         run("userdel", "--remove", SYS_USER, check=False)
+    if "before" in state:
+        users, groups, files = state["before"]
+        for name in KEPT_USERS:
+            if name not in users:
+                run("userdel", name, check=False)
+        for name in KEPT_GROUPS:
+            if name not in groups:
+                run("groupdel", name, check=False)
+        for path in KEPT_FILES:
+            if path not in files and os.path.lexists(path):
+                os.unlink(path)
     if work is not None:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -683,6 +722,7 @@ def main():
         print("SKIP: test_package: " + reason)
         sys.exit(77)
     work = tempfile.mkdtemp(prefix="facteur-pkg-")
+    state["before"] = exists_before()
     try:
         run_tests([timed(t) for t in (
             test_build, test_install, test_start_and_deliver, test_imap,
