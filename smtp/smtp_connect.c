@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -285,6 +286,40 @@ static int greet(struct smtp_ctx *ctx, struct smtp_sess *sess,
 	return 0;
 }
 
+/* is_localhost - "localhost" or a name under it (RFC 6761 §6.3) */
+static bool is_localhost(const char *name)
+{
+	size_t len = strlen(name);
+
+	return strcasecmp(name, "localhost") == 0 ||
+	       (len > 10 && strcasecmp(name + len - 10, ".localhost") == 0);
+}
+
+/*
+ * localhost_route - the loopback addresses, without asking DNS: RFC 6761
+ * reserves the name, and "inet:localhost:24" (an LMTP server on this
+ * machine) must not depend on what a resolver says about it.
+ */
+static struct dns_route *localhost_route(struct smtp_ctx *ctx,
+					 const struct smtp_dest *dest)
+{
+	struct dns_route *rt = xcalloc(1, sizeof(*rt));
+	struct dns_host *h = xcalloc(1, sizeof(*h));
+
+	rt->hosts = h;
+	rt->nhosts = 1;
+	snprintf(h->name, sizeof(h->name), "%s", dest->host);
+	if (ctx->dns_flags & DNS_FLAG_IPV4) {
+		h->addrs[h->naddrs].family = AF_INET;
+		h->addrs[h->naddrs++].u.v4.s_addr = htonl(INADDR_LOOPBACK);
+	}
+	if (ctx->dns_flags & DNS_FLAG_IPV6) {
+		h->addrs[h->naddrs].family = AF_INET6;
+		h->addrs[h->naddrs++].u.v6 = in6addr_loopback;
+	}
+	return rt;
+}
+
 /* route - the hosts to try; NULL with a set when there are none */
 static struct dns_route *route(struct smtp_ctx *ctx,
 			       const struct smtp_dest *dest, struct attempt *a)
@@ -320,6 +355,8 @@ static struct dns_route *route(struct smtp_ctx *ctx,
 		}
 		return rt;
 	}
+	if (dest->kind == SMTP_DEST_HOST && is_localhost(dest->host))
+		return localhost_route(ctx, dest);
 	if (dest->kind == SMTP_DEST_MX)
 		st = dns_mx_route(dest->host, ctx->dns_flags, &rt, &error);
 	else

@@ -717,6 +717,16 @@ def test_lmtp_inet():
         assert r["relay"] == "127.0.0.2[127.0.0.2]:%d" % s.port, r
     finally:
         s.stop()
+    # "localhost" is the loopback address without asking DNS (RFC 6761).
+    s = Sink(host="127.0.0.1", port=0, lmtp=True).start()
+    try:
+        qid = ENV.inject("alice@example.test", ["a@example.test"], message("lmtplocal"))
+        (r,) = ENV.deliver(qid, "inet:localhost:%d" % s.port, service="lmtp")
+        assert r["status"] == "sent", r
+        assert r["relay"].startswith("localhost[") and r["relay"].endswith("]:%d" % s.port), r
+        assert not any(q[0] == "localhost" for q in DNS.zone.queries), DNS.zone.queries
+    finally:
+        s.stop()
 
 
 def test_bad_request_no_reply():
