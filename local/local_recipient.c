@@ -27,6 +27,10 @@
  *	domain is forwarded: the message is queued again for it
  *	(local_resubmit.c) with "Delivered-To: <the alias>" on top.
  *
+ *	Started without root (tests, the demo), local reads only the
+ *	.forward of its own user: it cannot take another user's identity,
+ *	and running their commands as itself would hand them its rights.
+ *
  *	Commands and files are allowed from the classes in
  *	allow_mail_to_commands and allow_mail_to_files (alias, forward,
  *	include); they run as default_privs for aliases (as local's own
@@ -467,6 +471,10 @@ static void route_final(struct route *rt, const char *addr, const char *parent,
 		struct passwd *pw = getpwnam(base);
 		int handled = 0;
 
+		/* Unprivileged, local cannot take another user's identity:
+		 * it would run that user's commands as its own user. */
+		if (pw != NULL && !ctx->root && pw->pw_uid != getuid())
+			pw = NULL;
 		if (pw != NULL && ctx->forward_path_count > 0 &&
 		    !was_forwarded(rt, base))
 			handled = dot_forward(rt, addr, base, pw, depth);
