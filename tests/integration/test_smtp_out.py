@@ -103,16 +103,18 @@ class Env:
         self.inst.write_main_cf(
             "import_environment = TZ ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS\n"
             "dns_servers = 127.0.0.1:%d\n"
-            "smtp_connect_timeout = 2s\n"
-            "smtp_helo_timeout = 2s\n"
-            "smtp_starttls_timeout = 2s\n"
-            "smtp_mail_timeout = 2s\n"
-            "smtp_rcpt_timeout = 2s\n"
-            "smtp_data_init_timeout = 2s\n"
-            "smtp_data_xfer_timeout = 2s\n"
-            "smtp_data_done_timeout = 2s\n"
-            "smtp_rset_timeout = 2s\n"
-            "smtp_quit_timeout = 1s\n"
+            # Generous for loaded CI machines; smtp-fast has short ones
+            # for the stall tests.
+            "smtp_connect_timeout = 10s\n"
+            "smtp_helo_timeout = 10s\n"
+            "smtp_starttls_timeout = 10s\n"
+            "smtp_mail_timeout = 10s\n"
+            "smtp_rcpt_timeout = 10s\n"
+            "smtp_data_init_timeout = 10s\n"
+            "smtp_data_xfer_timeout = 10s\n"
+            "smtp_data_done_timeout = 10s\n"
+            "smtp_rset_timeout = 10s\n"
+            "smtp_quit_timeout = 2s\n"
             "smtp_helo_name = client.example.test\n"
             % self.dns.port
             + ("mail_owner = %s\n" % MAIL_OWNER if ROOT else ""))
@@ -122,6 +124,8 @@ class Env:
             "smtp-enc unix - - n - 1 %(smtp)s -o smtp_tls_security_level=encrypt\n"
             "smtp-verify unix - - n - 1 %(smtp)s -o smtp_tls_security_level=verify"
             " -o smtp_tls_CAfile=%(ca)s\n"
+            "smtp-fast unix - - n - 1 %(smtp)s -o smtp_helo_timeout=2s"
+            " -o smtp_data_done_timeout=2s\n"
             "smtp-nocache unix - - n - 1 %(smtp)s -o smtp_connection_cache_time_limit=0\n"
             "smtp-reuse2 unix - - n - 1 %(smtp)s -o smtp_connection_reuse_count_limit=2\n"
             "relay unix - - n - 1 %(smtp)s -o smtp_tls_security_level=verify"
@@ -477,7 +481,7 @@ def test_timeouts_and_drops():
     try:
         qid = ENV.inject("alice@example.test", ["x@example.test"], message("stall"))
         t0 = time.monotonic()
-        (r,) = ENV.deliver(qid, "example.test:%d" % PORT)
+        (r,) = ENV.deliver(qid, "example.test:%d" % PORT, service="smtp-fast")
         assert time.monotonic() - t0 < 5
         assert r["status"] == "deferred" and r["dsn"] == "4.4.2", r
         assert r["reason"] == ("conversation with mx.example.test[127.0.0.2] timed out "
@@ -487,7 +491,7 @@ def test_timeouts_and_drops():
     s = sink(ext=[], drop="rcpt")
     try:
         qid = ENV.inject("alice@example.test", ["x@example.test"], message("drop"))
-        (r,) = ENV.deliver(qid, "example.test:%d" % PORT)
+        (r,) = ENV.deliver(qid, "example.test:%d" % PORT, service="smtp-fast")
         assert r["status"] == "deferred", r
         assert r["reason"] == ("lost connection with mx.example.test[127.0.0.2] while "
                                "sending RCPT TO"), r
@@ -496,7 +500,7 @@ def test_timeouts_and_drops():
     s = sink(stall="dot", stall_seconds=5)
     try:
         qid = ENV.inject("alice@example.test", ["x@example.test"], message("dot"))
-        (r,) = ENV.deliver(qid, "example.test:%d" % PORT)
+        (r,) = ENV.deliver(qid, "example.test:%d" % PORT, service="smtp-fast")
         assert r["status"] == "deferred", r
         assert "timed out while sending end of data -- message may be sent more than once" \
             in r["reason"], r
