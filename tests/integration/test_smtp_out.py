@@ -318,6 +318,22 @@ def test_null_sender():
         s.stop()
 
 
+def test_large_message_exact_bytes():
+    """A message over several 64 KiB queue records arrives byte for byte."""
+    s = sink()
+    try:
+        lines = "".join(".line %05d %s\r\n" % (i, "x" * (i % 97)) for i in range(4000))
+        qid = ENV.inject("alice@example.test", ["x@example.test"], message("large", lines))
+        (r,) = ENV.deliver(qid, "example.test:%d" % PORT)
+        assert r["status"] == "sent", r
+        (t,) = s.transactions()
+        expect = message("large", lines.replace("\r\n.", "\r\n..").replace(".line 00000", "..line 00000", 1))
+        assert len(lines) > 3 * 65536
+        assert t.data == expect + b".\r\n", (len(t.data), len(expect))
+    finally:
+        s.stop()
+
+
 def test_rcpt_replies_each_recipient():
     """5xx RCPT bounced, 4xx deferred, each with the server's text."""
     s = sink(rcpt={"bad@example.test": "550 5.1.1 <bad@example.test>: Recipient address rejected",
@@ -977,6 +993,7 @@ def main():
         ft.run_tests([
             test_mx_pipelining_exact_bytes,
             test_null_sender,
+            test_large_message_exact_bytes,
             test_rcpt_replies_each_recipient,
             test_data_reply_applies_to_all,
             test_mx_fallback_order,
