@@ -25,6 +25,10 @@
  *
  *	CRLF is turned into LF; a CR not followed by LF is kept.  A CR at
  *	the end of one read is held until the next read shows what follows.
+ *	The LFs written are counted on the way: the size with CRLF line
+ *	ends (",W=", Dovecot's virtual size) is the file size plus that
+ *	count, so readers get RFC822.SIZE and the POP3 sizes from the name
+ *	without opening the file.
  *
  * DIAGNOSTICS
  *	Returns MAILDIR_ERR_TEMP or MAILDIR_ERR_PERM with a text naming the
@@ -170,16 +174,31 @@ static int out_flush(int fd, struct strbuf *out)
 	return 0;
 }
 
+/* count_lf - LFs in what is buffered (each becomes CRLF in the vsize) */
+static uint64_t count_lf(const struct strbuf *out)
+{
+	uint64_t n = 0;
+	const char *p = out->data, *end = out->data + out->len;
+
+	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		n++;
+		p++;
+	}
+	return n;
+}
+
 /*
  * copy_content - headers, then the content with CRLF -> LF; the byte
- * count written goes to *size_r.  -1 with errno on a write or read error.
+ * count written goes to *size_r, the size with CRLF line ends to
+ * *vsize_r.  -1 with errno on a write or read error.
  */
-static int copy_content(int fd, const struct maildir_msg *msg, uint64_t *size_r)
+static int copy_content(int fd, const struct maildir_msg *msg, uint64_t *size_r,
+			uint64_t *vsize_r)
 {
 	struct strbuf out;
 	char *in = xmalloc(MAILDIR_BUF_SIZE);
 	bool held_cr = false;
-	uint64_t size = 0;
+	uint64_t size = 0, lines = 0;
 	int ret = -1, saved;
 
 	strbuf_init(&out, STRBUF_NO_LIMIT);
@@ -207,6 +226,7 @@ static int copy_content(int fd, const struct maildir_msg *msg, uint64_t *size_r)
 		}
 		if (out.len >= MAILDIR_BUF_SIZE) {
 			size += out.len;
+			lines += count_lf(&out);
 			if (out_flush(fd, &out) < 0)
 				goto out;
 		}
@@ -214,9 +234,11 @@ static int copy_content(int fd, const struct maildir_msg *msg, uint64_t *size_r)
 	if (held_cr)
 		strbuf_append_char(&out, '\r');
 	size += out.len;
+	lines += count_lf(&out);
 	if (out_flush(fd, &out) < 0)
 		goto out;
 	*size_r = size;
+	*vsize_r = size + lines;
 	ret = 0;
 out:
 	saved = errno;
@@ -230,12 +252,12 @@ out:
 int maildir_deliver(const char *dir, const struct maildir_msg *msg,
 		    unsigned int flags, char **path_r, const char **error_r)
 {
-	char name[MAILDIR_NAME_MAX], final[MAILDIR_NAME_MAX + 32];
+	char name[MAILDIR_NAME_MAX], final[MAILDIR_NAME_MAX + 64];
 	char *shown = NULL;
 	int top = -1, tmp = -1, new = -1, fd = -1;
 	int ret = MAILDIR_ERR_TEMP;
 	bool linked = false, created = false;
-	uint64_t size = 0;
+	uint64_t size = 0, vsize = 0;
 	size_t dirlen = strlen(dir);
 
 	/* The Maildir itself: a path without its trailing slash. */
@@ -281,7 +303,7 @@ int maildir_deliver(const char *dir, const struct maildir_msg *msg,
 		}
 	}
 	created = true;
-	if (copy_content(fd, msg, &size) < 0) {
+	if (copy_content(fd, msg, &size, &vsize) < 0) {
 		if (errno == EFBIG)
 			ret = MAILDIR_ERR_PERM;
 		*error_r = set_error("write %s/tmp/%s: %m", shown, name);
@@ -297,8 +319,8 @@ int maildir_deliver(const char *dir, const struct maildir_msg *msg,
 		goto out;
 	}
 	fd = -1;
-	snprintf(final, sizeof(final), "%s,S=%llu", name,
-		 (unsigned long long)size);
+	snprintf(final, sizeof(final), "%s,S=%llu,W=%llu", name,
+		 (unsigned long long)size, (unsigned long long)vsize);
 	if (linkat(tmp, name, new, final, 0) < 0) {
 		*error_r = set_error("link %s/tmp/%s to new/%s: %m", shown,
 				     name, final);

@@ -12,9 +12,11 @@
  *      lines, then the content with CRLF turned into LF (Maildir files
  *      use LF, as Dovecot and Postfix write them; the queue holds the
  *      message as SMTP carried it), fsync and close;
- *   4. link it into new/ as the same name plus ",S=<size>" (the file's
- *      size, which Dovecot and our imapd read from the name), remove the
- *      tmp/ name and fsync new/.
+ *   4. link it into new/ as the same name plus ",S=<size>,W=<vsize>"
+ *      (the file's size, and its size with CRLF line ends, as Dovecot's
+ *      LDA names them: Dovecot, imapd and pop3d read both from the name
+ *      instead of opening the file), remove the tmp/ name and fsync
+ *      new/.
  *
  * Only when maildir_deliver() returned 0 is the message delivered: then
  * it is complete in new/ and durable.  On failure nothing is left in new/

@@ -140,7 +140,7 @@ def test_deliver_virtual():
     expect = (b"Return-Path: <alice@example.test>\nDelivered-To: bob@virt.test\n"
               + content.replace(b"\r\n", b"\n"))
     assert data == expect, data
-    assert f.endswith(",S=%d" % len(data)), f
+    assert f.endswith(",S=%d,W=%d" % (len(data), len(data) + data.count(b"\n"))), f
     assert os.listdir(os.path.join(BOB, "tmp")) == []
     st = os.stat(f)
     if ROOT:
@@ -285,7 +285,7 @@ def test_kill_local_no_loss():
     for f in ENV.maildir(BOB):
         with open(f, "rb") as fh:
             data = fh.read()
-        assert f.endswith(",S=%d" % len(data)), f
+        assert f.endswith(",S=%d,W=%d" % (len(data), len(data) + data.count(b"\n"))), f
         if b"kill-" in data:
             assert data.endswith(b"x" * 5000 + b"\n"), f
     for qid in ids:

@@ -249,7 +249,7 @@ def test_smtp_to_virtual():
     qid = qid_of(text)
     path, data = ENV.wait_mail(ENV.vhome, b"Subject: e2e one")
     assert len(ENV.maildir(ENV.vhome)) == 1
-    assert os.path.basename(path).endswith(",S=%d" % len(data)), path
+    assert os.path.basename(path).endswith(",S=%d,W=%d" % (len(data), len(data) + data.count(b"\n"))), path
     st = os.stat(path)
     assert (st.st_uid, st.st_gid) == (MB_UID, MB_GID), st
     check_layout(data, "sender@example.org", VUSER, "e2e one")
@@ -582,7 +582,7 @@ def test_durability():
         # complete: ends with its body's last line, size in the name right
         assert data.endswith(("\n\nbody of %s\nEND %s\n" % (tid, tid)).encode()), \
             (path, data)
-        assert os.path.basename(path).endswith(",S=%d" % len(data)), path
+        assert os.path.basename(path).endswith(",S=%d,W=%d" % (len(data), len(data) + data.count(b"\n"))), path
         seen[tid] = seen.get(tid, 0) + 1
     missing = sorted(set(accepted) - set(seen))
     assert not missing, ("lost after 250", missing[:20],

@@ -107,7 +107,14 @@ static void deliver_ok(const char *maildir, const char *content, size_t step,
 	data = slurp(path, &len);
 	assert_int_equal(len, strlen(expect));
 	assert_memory_equal(data, expect, len);
-	want_suffix = xasprintf(",S=%zu", len);
+	{
+		size_t lf = 0;
+
+		for (size_t i = 0; i < len; i++)
+			lf += data[i] == '\n';
+		/* ",W=": the size with every LF counted as CRLF. */
+		want_suffix = xasprintf(",S=%zu,W=%zu", len, len + lf);
+	}
 	assert_non_null(strstr(path, "/new/"));
 	assert_string_equal(path + strlen(path) - strlen(want_suffix),
 			    want_suffix);
