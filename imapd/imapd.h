@@ -82,6 +82,10 @@ struct imapd_msgview {
 	time_t internal; /* INTERNALDATE */
 	/* Returns the message (any line ends) or NULL when unreadable. */
 	const char *(*load)(void *ctx, size_t *len_r);
+	/* Optional (NULL: load is used): the header only, through its
+	 * blank line (all of a message without one), without reading the
+	 * rest of the file; for ENVELOPE and the HEADER sections. */
+	const char *(*load_header)(void *ctx, size_t *len_r);
 	void *ctx;
 };
 
@@ -272,6 +276,9 @@ struct imapd_session {
 	char *idle_tag;
 	struct event *idle_ev;
 	struct event *idle_poll;
+	/* imapd_write_eager writes when more than this is queued (at
+	 * least IMAPD_OUTPUT_EAGER of imapd_session.c). */
+	size_t eager_at;
 	/* Counters for the logout line. */
 	unsigned long long in_bytes, out_bytes;
 	/* Every session of this worker, for "* BYE" at shutdown. */
@@ -287,6 +294,8 @@ typedef void imapd_cmd_fn(struct imapd_session *s, const char *tag,
 void imapd_printf(struct imapd_session *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void imapd_write(struct imapd_session *s, const void *data, size_t len);
+/* In a long reply: send what is queued now when it is large. */
+void imapd_write_eager(struct imapd_session *s);
 /* The tagged completion "TAG text": first the untagged changes, when the
  * command allows them (imapd_sync). */
 void imapd_tagged(struct imapd_session *s, const char *tag, const char *fmt,
@@ -297,13 +306,16 @@ void imapd_sync(struct imapd_session *s);
 /* Send untagged FETCH FLAGS for view index i (STORE and sync). */
 void imapd_send_flags(struct imapd_session *s, size_t i, bool with_uid);
 /* Fill a msgview of view index i; ld must outlive the view's use. */
+/* First read of a header-only load; doubled until the blank line. */
+#define IMAPD_HEADER_CHUNK 8192
 struct imapd_msgload {
 	struct imapd_session *s;
 	size_t index;
 	char *buf;
 	size_t len;
 	bool tried;
-	bool expunged; /* the file is gone: expunged elsewhere */
+	bool header_only; /* buf holds the header only (load_header) */
+	bool expunged;	  /* the file is gone: expunged elsewhere */
 };
 void imapd_msgview_init(struct imapd_session *s, size_t i,
 			struct imapd_msgload *ld, struct imapd_msgview *mv,

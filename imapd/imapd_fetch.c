@@ -20,7 +20,12 @@
  *	imapd_fetch_render() writes the values for one message, from a
  *	struct imapd_msgview: flags, dates and sizes from the view, the
  *	rest from the message text loaded once (ENVELOPE and BODYSTRUCTURE
- *	through lib/proto, sections cut from the MIME tree).  Messages are
+ *	through lib/proto, sections cut from the MIME tree).  When nothing
+ *	asked for needs more than the header (ENVELOPE, RFC822.HEADER,
+ *	BODY[HEADER...]), only the header is read (the view's load_header).
+ *	Whole-message literals (BODY[], RFC822) are written straight into
+ *	the response with their CRLF size counted first, without an
+ *	intermediate copy.  Messages are
  *	stored with LF line ends; what goes on the wire has CRLF, so
  *	sizes, sections and partial ranges count CRLF octets, as
  *	RFC822.SIZE does.  BINARY[] undoes the part's transfer encoding
@@ -450,27 +455,42 @@ void imapd_fetch_flags(const struct imapd_msgview *msg, struct strbuf *out)
 
 uint64_t imapd_fetch_crlf_size(const char *data, size_t len)
 {
+	const char *p = data, *end = data + len;
 	uint64_t n = len;
 
-	for (size_t i = 0; i < len; i++)
-		if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
+	/* memchr: line by line rather than byte by byte (the FETCH hot
+	 * path runs this over every message of BODY[]). */
+	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		if (p == data || p[-1] != '\r')
 			n++;
+		p++;
+	}
 	return n;
 }
 
 /* append_crlf - data with each bare LF made CRLF */
 static void append_crlf(struct strbuf *out, const char *data, size_t len)
 {
-	size_t start = 0;
+	const char *p = data, *start = data, *end = data + len;
 
-	for (size_t i = 0; i < len; i++) {
-		if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r')) {
-			strbuf_append(out, data + start, i - start);
+	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		if (p == data || p[-1] != '\r') {
+			strbuf_append(out, start, (size_t)(p - start));
 			strbuf_append(out, "\r\n", 2);
-			start = i + 1;
+			start = p + 1;
 		}
+		p++;
 	}
-	strbuf_append(out, data + start, len - start);
+	strbuf_append(out, start, (size_t)(end - start));
+}
+
+/* literal_crlf - data as a literal with CRLF line ends, written into out
+ * directly (its size counted first) */
+static void literal_crlf(struct strbuf *out, const char *data, size_t len)
+{
+	strbuf_appendf(out, "{%llu}\r\n",
+		       (unsigned long long)imapd_fetch_crlf_size(data, len));
+	append_crlf(out, data, len);
 }
 
 /* Per-message state while rendering. */
@@ -620,6 +640,13 @@ static int render_section(struct render *r, const struct imapd_fetch_section *s,
 {
 	struct strbuf content;
 
+	if (s->kind == IMAPD_SECTION_ALL && s->part[0] == '\0' && !s->binary &&
+	    !s->binary_size && !s->partial) {
+		/* BODY[]: the whole message, no MIME tree needed. */
+		strbuf_appendf(out, "%s ", s->spec);
+		literal_crlf(out, r->data, r->len);
+		return 0;
+	}
 	strbuf_init(&content, STRBUF_NO_LIMIT);
 	if (section_content(r, s, &content) < 0) {
 		strbuf_release(&content);
@@ -648,6 +675,24 @@ static int render_section(struct render *r, const struct imapd_fetch_section *s,
 	return 0;
 }
 
+/* header_suffices - whether every item asked for lies in the header */
+static bool header_suffices(const struct imapd_fetch *fetch)
+{
+	if (fetch->attrs & (IMAPD_FETCH_BODY | IMAPD_FETCH_BODYSTRUCTURE |
+			    IMAPD_FETCH_RFC822 | IMAPD_FETCH_RFC822_TEXT))
+		return false;
+	for (size_t i = 0; i < fetch->section_count; i++) {
+		const struct imapd_fetch_section *s = &fetch->sections[i];
+
+		if (s->part[0] != '\0' || s->binary || s->binary_size ||
+		    (s->kind != IMAPD_SECTION_HEADER &&
+		     s->kind != IMAPD_SECTION_HEADER_FIELDS &&
+		     s->kind != IMAPD_SECTION_HEADER_FIELDS_NOT))
+			return false;
+	}
+	return true;
+}
+
 int imapd_fetch_render(const struct imapd_fetch *fetch,
 		       const struct imapd_msgview *msg, unsigned flags,
 		       struct strbuf *out, const char **error_r)
@@ -657,7 +702,10 @@ int imapd_fetch_render(const struct imapd_fetch *fetch,
 	int ret = 0;
 
 	if (fetch->needs_content) {
-		r.data = msg->load != NULL ? msg->load(msg->ctx, &r.len) : NULL;
+		if (msg->load_header != NULL && header_suffices(fetch))
+			r.data = msg->load_header(msg->ctx, &r.len);
+		else if (msg->load != NULL)
+			r.data = msg->load(msg->ctx, &r.len);
 		if (r.data == NULL) {
 			*error_r = "Message is unreadable";
 			return -1;
@@ -705,17 +753,18 @@ int imapd_fetch_render(const struct imapd_fetch *fetch,
 	}
 	if (fetch->attrs & (IMAPD_FETCH_RFC822 | IMAPD_FETCH_RFC822_HEADER |
 			    IMAPD_FETCH_RFC822_TEXT)) {
-		struct mime_part *root = render_tree(&r)->root;
+		struct mime_part *root =
+			fetch->attrs & (IMAPD_FETCH_RFC822_HEADER |
+					IMAPD_FETCH_RFC822_TEXT)
+				? render_tree(&r)->root
+				: NULL;
 		struct strbuf c;
 
 		strbuf_init(&c, STRBUF_NO_LIMIT);
 		if (fetch->attrs & IMAPD_FETCH_RFC822) {
 			SP();
-			append_crlf(&c, r.data, r.len);
 			strbuf_append_str(out, "RFC822 ");
-			literal(out, c.data != NULL ? c.data : "", c.len,
-				false);
-			strbuf_reset(&c);
+			literal_crlf(out, r.data, r.len);
 		}
 		if (fetch->attrs & IMAPD_FETCH_RFC822_HEADER) {
 			SP();

@@ -28,6 +28,40 @@
 #include "mailbox.h"
 #include "rfc822.h"
 
+/*
+ * set_seen - \Seen on the messages the FETCH will render that lack it,
+ * all in one store call (one lock, one index write); returns which
+ * view indexes got it (their FLAGS are sent), malloc'd.
+ */
+static bool *set_seen(struct imapd_session *s, const struct imapd_seqset *set,
+		      bool uid, const struct imapd_fetch *fetch)
+{
+	size_t count = mailbox_count(s->mb), n = 0;
+	size_t *idx = xreallocarray(NULL, count > 0 ? count : 1, sizeof(*idx));
+	bool *seen_now = xcalloc(count > 0 ? count : 1, sizeof(*seen_now));
+	const char *error;
+
+	for (size_t k = 0; k < count; k++) {
+		const struct mailbox_msg *m = mailbox_msg(s->mb, k);
+
+		if (!imapd_set_contains(s, set, k, uid) ||
+		    (fetch->changedsince_given &&
+		     m->modseq <= fetch->changedsince) ||
+		    (m->flags & MAIL_SEEN))
+			continue;
+		idx[n++] = k;
+	}
+	if (mailbox_store_flags_many(s->mb, idx, n, '+', MAIL_SEEN, &error) < 0)
+		log_warn("imap(%s): %s: set \\Seen: %s", s->user, s->mbname,
+			 error);
+	/* What the store did shows in the view (a failure stops part way). */
+	for (size_t j = 0; j < n; j++)
+		seen_now[idx[j]] =
+			(mailbox_msg(s->mb, idx[j])->flags & MAIL_SEEN) != 0;
+	free(idx);
+	return seen_now;
+}
+
 void imapd_cmd_fetch(struct imapd_session *s, const char *tag,
 		     const struct imap_arg *args, size_t n, bool uid)
 {
@@ -67,7 +101,10 @@ void imapd_cmd_fetch(struct imapd_session *s, const char *tag,
 		s->condstore = true;
 	unsigned rflags = imapd_utf8(s) ? RFC822_IMAP_UTF8 : 0;
 	struct strbuf out;
+	bool *seen_now = NULL;
 
+	if (fetch.sets_seen && !s->readonly)
+		seen_now = set_seen(s, &set, uid, &fetch);
 	strbuf_init(&out, STRBUF_NO_LIMIT);
 	for (size_t k = 0; k < count; k++) {
 		struct imapd_msgload ld;
@@ -79,15 +116,8 @@ void imapd_cmd_fetch(struct imapd_session *s, const char *tag,
 		if (fetch.changedsince_given &&
 		    mailbox_msg(s->mb, k)->modseq <= fetch.changedsince)
 			continue;
-		if (fetch.sets_seen && !s->readonly &&
-		    !(mailbox_msg(s->mb, k)->flags & MAIL_SEEN)) {
-			if (mailbox_store_flags(s->mb, k, '+', MAIL_SEEN, NULL,
-						0, 0, &error) < 0)
-				log_warn("imap(%s): %s: set \\Seen: %s",
-					 s->user, s->mbname, error);
-			else
-				fetch.attrs |= IMAPD_FETCH_FLAGS;
-		}
+		if (seen_now != NULL && seen_now[k])
+			fetch.attrs |= IMAPD_FETCH_FLAGS;
 		imapd_msgview_init(s, k, &ld, &mv,
 				   (fetch.attrs & IMAPD_FETCH_RFC822_SIZE) !=
 					   0);
@@ -101,11 +131,13 @@ void imapd_cmd_fetch(struct imapd_session *s, const char *tag,
 		} else {
 			strbuf_append_str(&out, ")\r\n");
 			imapd_write(s, out.data, out.len);
+			imapd_write_eager(s);
 		}
 		imapd_msgload_free(&ld);
 		fetch.attrs = saved;
 	}
 	strbuf_release(&out);
+	free(seen_now);
 	imapd_seqset_clear(&set);
 	imapd_fetch_clear(&fetch);
 	if (expunged > 0 && failed == 0)

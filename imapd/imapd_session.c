@@ -19,7 +19,13 @@
  *	or run, so an idle session holds no parser storage.  Commands are
  *	run to completion in the loop: the store works on local files.
  *	While a reply is larger than IMAPD_OUTPUT_HIGH, reading stops
- *	until the client has taken it.
+ *	until the client has taken it.  A long reply (FETCH of many
+ *	messages) is written to the socket as it is made, whenever more
+ *	than IMAPD_OUTPUT_EAGER is queued (imapd_write_eager, a
+ *	non-blocking write): the client reads and parses the first
+ *	messages while the next are rendered, and the queue stays small
+ *	when the client keeps up, instead of the whole reply being built
+ *	in memory before the event loop sends any of it.
  *
  *	After every command but FETCH, STORE and SEARCH (RFC 9051
  *	§7.5.1: no EXPUNGE while those run) the session syncs the selected
@@ -68,6 +74,8 @@
 
 /* Stop reading while this much output waits for the client. */
 #define IMAPD_OUTPUT_HIGH (1024 * 1024)
+/* Write to the socket in the middle of a reply above this much. */
+#define IMAPD_OUTPUT_EAGER (64 * 1024)
 
 static struct imapd_session *sessions;
 static struct event *sigterm_ev;
@@ -78,6 +86,30 @@ void imapd_write(struct imapd_session *s, const void *data, size_t len)
 {
 	bufferevent_write(s->bev, data, len);
 	s->out_bytes += len;
+}
+
+void imapd_write_eager(struct imapd_session *s)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+
+	size_t len = evbuffer_get_length(out);
+
+	/* The socket is non-blocking: this takes what the kernel accepts
+	 * now (nothing when full); the rest goes from the event loop.  An
+	 * error is left for the bufferevent to meet on its next write.
+	 * After a write that left data queued (the client lags), try
+	 * again only once another IMAPD_OUTPUT_EAGER is queued, not after
+	 * every message. */
+	size_t at = s->eager_at > IMAPD_OUTPUT_EAGER ? s->eager_at
+						     : IMAPD_OUTPUT_EAGER;
+
+	if (len + IMAPD_OUTPUT_EAGER < at)
+		at = IMAPD_OUTPUT_EAGER; /* the event loop drained it since */
+	s->eager_at = at;
+	if (len <= at)
+		return;
+	(void)evbuffer_write(out, bufferevent_getfd(s->bev));
+	s->eager_at = evbuffer_get_length(out) + IMAPD_OUTPUT_EAGER;
 }
 
 void imapd_printf(struct imapd_session *s, const char *fmt, ...)
@@ -226,26 +258,41 @@ void imapd_unselect(struct imapd_session *s)
 	s->readonly = false;
 }
 
+/* msgload_open - open message ld->index; a vanished file is expunged */
+static int msgload_open(struct imapd_msgload *ld)
+{
+	int fd = mailbox_msg_open(ld->s->mb, ld->index);
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			ld->expunged = true; /* not our error */
+		else
+			log_warn("imap(%s): %s: message %zu: open: %s",
+				 ld->s->user, ld->s->mbname, ld->index,
+				 strerror(errno));
+	}
+	return fd;
+}
+
 /* msgload_load - read message i into memory (imapd_msgview.load) */
 static const char *msgload_load(void *ctx, size_t *len_r)
 {
 	struct imapd_msgload *ld = ctx;
 
+	if (ld->header_only) {
+		/* Only the header was read: read it all this time. */
+		free(ld->buf);
+		ld->buf = NULL;
+		ld->len = 0;
+		ld->tried = ld->header_only = false;
+	}
 	if (!ld->tried) {
 		struct stat st;
 		int fd;
 
 		ld->tried = true;
-		fd = mailbox_msg_open(ld->s->mb, ld->index);
-		if (fd < 0) {
-			if (errno == ENOENT)
-				ld->expunged = true; /* not our error */
-			else
-				log_warn("imap(%s): %s: message %zu: open: %s",
-					 ld->s->user, ld->s->mbname, ld->index,
-					 strerror(errno));
+		if ((fd = msgload_open(ld)) < 0)
 			return NULL;
-		}
 		if (fstat(fd, &st) == 0 && st.st_size >= 0) {
 			size_t size = (size_t)st.st_size, got = 0;
 
@@ -264,9 +311,80 @@ static const char *msgload_load(void *ctx, size_t *len_r)
 		}
 		close(fd);
 		if (ld->buf != NULL && ld->s->vsizes != NULL &&
+		    ld->s->vsizes[ld->index] == 0 &&
 		    ld->index < ld->s->vsizes_alloc)
 			ld->s->vsizes[ld->index] =
 				imapd_fetch_crlf_size(ld->buf, ld->len) + 1;
+	}
+	*len_r = ld->len;
+	return ld->buf;
+}
+
+/*
+ * header_end - the offset just past the blank line that ends the header
+ * in p[0..len), looking at line ends from offset from on; 0 when there
+ * is none yet.  LF or CRLF line ends (a Dovecot Maildir may hold either).
+ */
+static size_t header_end(const char *p, size_t len, size_t from)
+{
+	const char *q = p + from, *end = p + len;
+
+	if (from == 0 && len >= 1 && p[0] == '\n')
+		return 1; /* no header at all */
+	if (from == 0 && len >= 2 && p[0] == '\r' && p[1] == '\n')
+		return 2;
+	while ((q = memchr(q, '\n', (size_t)(end - q))) != NULL) {
+		if (q + 1 < end && q[1] == '\n')
+			return (size_t)(q + 2 - p);
+		if (q + 2 < end && q[1] == '\r' && q[2] == '\n')
+			return (size_t)(q + 3 - p);
+		q++;
+	}
+	return 0;
+}
+
+/*
+ * msgload_header - the header of message i (imapd_msgview.load_header):
+ * read in chunks until the blank line, so that ENVELOPE of a large
+ * message does not read its body.  A message read to its end without a
+ * blank line is kept whole (load then has nothing more to read).
+ */
+static const char *msgload_header(void *ctx, size_t *len_r)
+{
+	struct imapd_msgload *ld = ctx;
+
+	if (!ld->tried) {
+		size_t alloc = IMAPD_HEADER_CHUNK, got = 0, hend = 0;
+		int fd;
+
+		ld->tried = true;
+		if ((fd = msgload_open(ld)) < 0)
+			return NULL;
+		ld->buf = xmalloc(alloc + 1);
+		for (;;) {
+			size_t from = got > 2 ? got - 2 : 0;
+			ssize_t r;
+
+			if (got == alloc) {
+				alloc *= 2;
+				ld->buf = xreallocarray(ld->buf, alloc + 1, 1);
+			}
+			r = read(fd, ld->buf + got, alloc - got);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				break;
+			got += (size_t)r;
+			if ((hend = header_end(ld->buf, got, from)) != 0)
+				break;
+		}
+		close(fd);
+		if (hend != 0) {
+			got = hend;
+			ld->header_only = true;
+		}
+		ld->buf[got] = '\0';
+		ld->len = got;
 	}
 	*len_r = ld->len;
 	return ld->buf;
@@ -277,6 +395,7 @@ void imapd_msgload_free(struct imapd_msgload *ld)
 	free(ld->buf);
 	ld->buf = NULL;
 	ld->tried = false;
+	ld->header_only = false;
 }
 
 /* vsize_of_name - Dovecot's ",W=N" in a file name, or 0 */
@@ -339,6 +458,7 @@ void imapd_msgview_init(struct imapd_session *s, size_t i,
 	mv->modseq = m->modseq;
 	mv->internal = m->internal;
 	mv->load = msgload_load;
+	mv->load_header = msgload_header;
 	mv->ctx = ld;
 	if (s->vsizes_alloc < count) {
 		s->vsizes = xreallocarray(s->vsizes, count, sizeof(*s->vsizes));

@@ -1392,41 +1392,27 @@ int mailbox_msg_open(struct mailbox *mb, size_t i)
 #define IMAP_FLAGS                                                             \
 	(MAIL_SEEN | MAIL_ANSWERED | MAIL_FLAGGED | MAIL_DELETED | MAIL_DRAFT)
 
-int mailbox_store_flags(struct mailbox *mb, size_t i, char mode, unsigned flags,
-			const char *const *keywords, size_t keyword_count,
-			uint64_t unchangedsince, const char **error_r)
+/*
+ * store_locked - the change of mailbox_store_flags to message i, with the
+ * folder locked and its index fresh (begin() done); kw are the keyword
+ * bits.  Returns 0, 1 (UNCHANGEDSINCE), 2 (expunged meanwhile) or -1
+ * with *error_r (the lock is kept: the caller ends or unlocks).  The
+ * view's entry is updated by store_show once the index is written.
+ */
+static int store_locked(struct mailbox *mb, size_t i, char mode, unsigned flags,
+			uint32_t kw, uint64_t unchangedsince,
+			const char **error_r)
 {
-	struct mailbox_msg *m;
+	struct mailbox_msg *m = &mb->view[i];
 	struct mbx_rec *rec;
-	uint32_t kw = 0, new_kw;
+	uint32_t new_kw;
 	unsigned new_flags;
 	char *to;
 
-	if (i >= mb->view_count || strchr("+-=", mode) == NULL ||
-	    mode == '\0') {
-		*error_r = mbx_error("bad store request");
-		return -1;
-	}
-	if (mb->flags & MAILBOX_READONLY) {
-		*error_r = mbx_error("mailbox is read-only");
-		return -1;
-	}
-	m = &mb->view[i];
-	flags &= IMAP_FLAGS | MAIL_PASSED;
-	if (mbx_keywords_refresh(&mb->kw, mb->root, error_r) < 0 ||
-	    mbx_keywords_bits(&mb->kw, mb->root, keywords, keyword_count, &kw,
-			      error_r) < 0)
-		return -1;
-	if (begin(mb, error_r) < 0)
-		return -1;
-	if ((rec = mbx_index_find(&mb->ix, m->uid)) == NULL) {
-		unlock_folder(mb); /* expunged: the next sync says so */
-		return 0;
-	}
-	if (unchangedsince != 0 && rec->modseq > unchangedsince) {
-		unlock_folder(mb);
+	if ((rec = mbx_index_find(&mb->ix, m->uid)) == NULL)
+		return 2; /* expunged: the next sync says so */
+	if (unchangedsince != 0 && rec->modseq > unchangedsince)
 		return 1;
-	}
 	switch (mode) {
 	case '+':
 		new_flags = rec->flags | flags;
@@ -1461,8 +1447,7 @@ int mailbox_store_flags(struct mailbox *mb, size_t i, char mode, unsigned flags,
 							    : rec->base);
 				free(now);
 				free(to);
-				unlock_folder(mb);
-				return gone ? 0 : -1;
+				return gone ? 2 : -1;
 			}
 			free(now);
 		}
@@ -1474,10 +1459,97 @@ int mailbox_store_flags(struct mailbox *mb, size_t i, char mode, unsigned flags,
 			mbx_index_format_rec(rec, &mb->pending);
 		}
 	}
+	return 0;
+}
+
+/* store_show - the view's entry of message i after store_locked */
+static void store_show(struct mailbox *mb, size_t i)
+{
+	struct mbx_rec *rec = mbx_index_find(&mb->ix, mb->view[i].uid);
+
+	if (rec != NULL)
+		view_entry(mb, &mb->view[i], rec);
+}
+
+/* store_prepare - the checks and keyword bits common to both entries */
+static int store_prepare(struct mailbox *mb, char mode, unsigned *flags,
+			 const char *const *keywords, size_t keyword_count,
+			 uint32_t *kw, const char **error_r)
+{
+	if (strchr("+-=", mode) == NULL || mode == '\0') {
+		*error_r = mbx_error("bad store request");
+		return -1;
+	}
+	if (mb->flags & MAILBOX_READONLY) {
+		*error_r = mbx_error("mailbox is read-only");
+		return -1;
+	}
+	*flags &= IMAP_FLAGS | MAIL_PASSED;
+	*kw = 0;
+	if (mbx_keywords_refresh(&mb->kw, mb->root, error_r) < 0 ||
+	    mbx_keywords_bits(&mb->kw, mb->root, keywords, keyword_count, kw,
+			      error_r) < 0)
+		return -1;
+	return 0;
+}
+
+int mailbox_store_flags(struct mailbox *mb, size_t i, char mode, unsigned flags,
+			const char *const *keywords, size_t keyword_count,
+			uint64_t unchangedsince, const char **error_r)
+{
+	uint32_t kw;
+	int r;
+
+	if (i >= mb->view_count) {
+		*error_r = mbx_error("bad store request");
+		return -1;
+	}
+	if (store_prepare(mb, mode, &flags, keywords, keyword_count, &kw,
+			  error_r) < 0)
+		return -1;
+	if (begin(mb, error_r) < 0)
+		return -1;
+	r = store_locked(mb, i, mode, flags, kw, unchangedsince, error_r);
+	if (r != 0) {
+		/* Nothing of this call is in mb->pending. */
+		unlock_folder(mb);
+		return r < 0 ? -1 : r == 2 ? 0 : 1;
+	}
 	if (end(mb, error_r) < 0)
 		return -1;
-	view_entry(mb, m, rec);
+	store_show(mb, i);
 	return 0;
+}
+
+int mailbox_store_flags_many(struct mailbox *mb, const size_t *idx, size_t n,
+			     char mode, unsigned flags, const char **error_r)
+{
+	uint32_t kw;
+	int ret = 0;
+
+	for (size_t j = 0; j < n; j++)
+		if (idx[j] >= mb->view_count) {
+			*error_r = mbx_error("bad store request");
+			return -1;
+		}
+	if (n == 0)
+		return 0;
+	if (store_prepare(mb, mode, &flags, NULL, 0, &kw, error_r) < 0)
+		return -1;
+	if (begin(mb, error_r) < 0)
+		return -1;
+	size_t done = 0;
+
+	/* One lock and one index write for all, not one per message. */
+	for (; done < n && ret == 0; done++)
+		if (store_locked(mb, idx[done], mode, flags, kw, 0, error_r) <
+		    0)
+			ret = -1; /* what was done before is still written */
+	if (end(mb, ret < 0 ? &(const char *){NULL} : error_r) < 0)
+		return -1;
+	for (size_t j = 0; j < done; j++)
+		store_show(mb, idx[j]);
+	return ret;
 }
 
 static int cmp_u32(const void *a, const void *b)

@@ -135,6 +135,16 @@ int mailbox_msg_open(struct mailbox *mb, size_t i);
 int mailbox_store_flags(struct mailbox *mb, size_t i, char mode, unsigned flags,
 			const char *const *keywords, size_t keyword_count,
 			uint64_t unchangedsince, const char **error_r);
+/*
+ * mailbox_store_flags_many - the same change of system flags (no
+ * keywords, no UNCHANGEDSINCE) to the n messages idx[] of the view,
+ * under one lock with one index write: FETCH setting \Seen on thousands
+ * of messages does not lock, read and append to the index per message.
+ * Returns 0, or -1 with *error_r at the first failure (the messages
+ * before it keep their change).
+ */
+int mailbox_store_flags_many(struct mailbox *mb, const size_t *idx, size_t n,
+			     char mode, unsigned flags, const char **error_r);
 
 /*
  * mailbox_expunge - remove the messages of the view that have \Deleted

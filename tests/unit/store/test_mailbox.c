@@ -341,6 +341,50 @@ static void test_two_handles(void **state)
 	free(dir);
 }
 
+/* The batch store: one call, the view and a second session agree. */
+static void test_store_many(void **state)
+{
+	char *dir = testlib_tmpdir(), *md = xasprintf("%s/Maildir", dir);
+	struct mailbox *mb, *other;
+	const char *error;
+	size_t idx[] = {0, 2, 3};
+	uint64_t modseq;
+
+	(void)state;
+	for (int i = 0; i < 4; i++)
+		deliver(md, "x\n");
+	mb = open_ok(md, "INBOX", 0);
+	modseq = mailbox_msg(mb, 3)->modseq;
+	assert_int_equal(
+		mailbox_store_flags_many(mb, idx, 3, '+', MAIL_SEEN, &error),
+		0);
+	assert_true(mailbox_msg(mb, 0)->flags & MAIL_SEEN);
+	assert_false(mailbox_msg(mb, 1)->flags & MAIL_SEEN);
+	assert_true(mailbox_msg(mb, 2)->flags & MAIL_SEEN);
+	assert_true(mailbox_msg(mb, 3)->flags & MAIL_SEEN);
+	assert_true(mailbox_msg(mb, 3)->modseq > modseq);
+	assert_non_null(strstr(mailbox_msg(mb, 2)->name, ":2,S"));
+	/* Nothing to do, and a bad index, change nothing. */
+	assert_int_equal(
+		mailbox_store_flags_many(mb, idx, 0, '+', MAIL_SEEN, &error),
+		0);
+	idx[1] = 99;
+	assert_int_equal(
+		mailbox_store_flags_many(mb, idx, 2, '-', MAIL_SEEN, &error),
+		-1);
+	assert_true(mailbox_msg(mb, 0)->flags & MAIL_SEEN);
+	other = open_ok(md, "INBOX", 0);
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal((mailbox_msg(other, i)->flags & MAIL_SEEN) !=
+					 0,
+				 i != 1);
+	mailbox_close(&other);
+	mailbox_close(&mb);
+	testlib_rmtree(dir);
+	free(md);
+	free(dir);
+}
+
 static void test_readonly(void **state)
 {
 	char *dir = testlib_tmpdir(), *md = xasprintf("%s/Maildir", dir);
@@ -1201,6 +1245,7 @@ int main(void)
 		cmocka_unit_test(test_copy),
 		cmocka_unit_test(test_wait_fd),
 		cmocka_unit_test(test_unchanged_dirs),
+		cmocka_unit_test(test_store_many),
 		cmocka_unit_test(test_write_failure),
 		cmocka_unit_test(test_kill9),
 		cmocka_unit_test(test_concurrent),
