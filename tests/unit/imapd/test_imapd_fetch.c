@@ -212,6 +212,87 @@ static void test_render(void **state)
 	free(r);
 }
 
+/* Which loader the renderer used (header-only or whole message). */
+static int loads, header_loads;
+
+static const char *count_load(void *ctx, size_t *len_r)
+{
+	loads++;
+	return load(ctx, len_r);
+}
+
+static const char *header_load(void *ctx, size_t *len_r)
+{
+	const char *end = strstr(msg, "\n\n");
+
+	(void)ctx;
+	header_loads++;
+	*len_r = (size_t)(end + 2 - msg);
+	return msg;
+}
+
+/* render_split - render with both loaders; *header_only_r: only the
+ * header was read */
+static char *render_split(const char *items, bool *header_only_r)
+{
+	struct imapd_fetch f;
+	struct imapd_msgview mv;
+	const struct imap_arg *a;
+	const char *error;
+	struct strbuf out;
+	size_t n;
+
+	a = args(items, &n);
+	assert_int_equal(imapd_fetch_parse(a, n, &f, &error), 0);
+	memset(&mv, 0, sizeof(mv));
+	mv.seq = 1;
+	mv.uid = 7;
+	mv.size = imapd_fetch_crlf_size(msg, sizeof(msg) - 1);
+	mv.load = count_load;
+	mv.load_header = header_load;
+	loads = header_loads = 0;
+	strbuf_init(&out, STRBUF_NO_LIMIT);
+	assert_int_equal(imapd_fetch_render(&f, &mv, 0, &out, &error), 0);
+	imapd_fetch_clear(&f);
+	*header_only_r = header_loads == 1 && loads == 0;
+	return strbuf_steal(&out);
+}
+
+/* Items within the header read only the header, and answer the same. */
+static void test_header_only(void **state)
+{
+	static const struct {
+		const char *items;
+		bool header_only;
+	} cases[] = {
+		{"ENVELOPE", true},
+		{"RFC822.HEADER", true},
+		{"BODY.PEEK[HEADER]", true},
+		{"BODY.PEEK[HEADER.FIELDS (SUBJECT)]", true},
+		{"BODY.PEEK[HEADER.FIELDS.NOT (SUBJECT)]", true},
+		{"(ENVELOPE BODY.PEEK[HEADER])", true},
+		{"BODY.PEEK[]", false},
+		{"BODY.PEEK[TEXT]", false},
+		{"BODY.PEEK[1]", false},
+		{"BODY.PEEK[2.MIME]", false},
+		{"BODYSTRUCTURE", false},
+		{"(ENVELOPE RFC822.SIZE BODY.PEEK[])", false},
+		{"RFC822", false},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		bool header_only;
+		char *full = render(cases[i].items);
+		char *split = render_split(cases[i].items, &header_only);
+
+		assert_int_equal(header_only, cases[i].header_only);
+		assert_string_equal(full, split);
+		free(full);
+		free(split);
+	}
+}
+
 static void test_quote(void **state)
 {
 	struct strbuf out;
@@ -291,6 +372,7 @@ int main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_render),
+		cmocka_unit_test(test_header_only),
 		cmocka_unit_test(test_quote),
 	};
 	setenv("TZ", "UTC", 1);
