@@ -692,9 +692,11 @@ static void test_shipped_master_cf(void **state)
 		{"smtp", "inet"},	 {"submission", "inet"},
 		{"submissions", "inet"}, {"pickup", "unix"},
 		{"qmgr", "unix"},	 {"local", "unix"},
-		{"auth", "unix"},	 {"smtp", "unix"},
+		{"auth", "unix"},	 {"anvil", "unix"},
+		{"smtp", "unix"},	 {"lmtp", "unix"},
 		{"imap", "inet"},	 {"imaps", "inet"},
-		{"pop3", "inet"},	 {"pop3s", "inet"},
+		{"imapd", "unix"},	 {"pop3", "inet"},
+		{"pop3s", "inet"},	 {"pop3d", "unix"},
 	};
 	char *path = shipped_path();
 	const char *error = NULL;
@@ -711,8 +713,8 @@ static void test_shipped_master_cf(void **state)
 	mcf = mastercf_load(path, &error);
 	if (mcf == NULL)
 		fail_msg("%s", error);
-	/* Shipped active: the services whose programs exist. */
-	assert_int_equal(mcf->count, 7);
+	/* Shipped active: every service has its program now. */
+	assert_int_equal(mcf->count, sizeof(expect) / sizeof(expect[0]));
 	assert_string_equal(mcf->entries[6].name, "auth");
 	mastercf_free(&mcf);
 
@@ -771,6 +773,10 @@ static void test_shipped_master_cf(void **state)
 	assert_int_equal(e->maxproc, 1);
 	e = mastercf_find(mcf, "local", MASTERCF_UNIX);
 	assert_false(e->unpriv);
+	e = mastercf_find(mcf, "imapd", MASTERCF_UNIX);
+	assert_false(e->unpriv);
+	e = mastercf_find(mcf, "anvil", MASTERCF_UNIX);
+	assert_int_equal(e->maxproc, 1);
 	mastercf_free(&mcf);
 	strbuf_release(&out);
 	strbuf_release(&text);
