@@ -151,6 +151,7 @@ struct qfile_writer {
 	char *tmp_name;
 	char *path;
 	int fd;
+	int sync_fd; /* the file, kept open for syncfs() when dir_fd is O_PATH */
 	FILE *fp;
 	char id[QUEUE_ID_MAX + 1];
 	char *dead_error;
@@ -247,6 +248,29 @@ static int open_tmp(struct qfile_writer *w, const char **error_r)
 	return -1;
 }
 
+/*
+ * open_dir - open a directory to create, rename and fsync in.  The set-gid
+ * sendmail may write into maildrop/ (1730) but not read it, and only a
+ * readable directory can be fsynced: it gets an O_PATH descriptor, and
+ * the commit makes the rename durable with syncfs() instead.
+ */
+static int open_dir(int at, const char *path, int flags)
+{
+	int fd = openat(at, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | flags);
+
+	if (fd < 0 && errno == EACCES)
+		fd = openat(at, path, O_PATH | O_DIRECTORY | O_CLOEXEC | flags);
+	return fd;
+}
+
+/* searchable_only - whether fd came from open_dir's O_PATH fallback */
+static bool searchable_only(int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	return flags >= 0 && (flags & O_PATH) != 0;
+}
+
 /* qfile_writer_create - start a queue file under a temporary name */
 struct qfile_writer *qfile_writer_create(const char *dir,
 					 const struct timeval *arrival,
@@ -258,8 +282,9 @@ struct qfile_writer *qfile_writer_create(const char *dir,
 	struct stat st;
 
 	w->fd = -1;
+	w->sync_fd = -1;
 	w->dir = xstrdup(dir);
-	w->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	w->dir_fd = open_dir(AT_FDCWD, dir, 0);
 	if (w->dir_fd < 0) {
 		*error_r = set_error("open directory %s: %s", dir,
 				     strerror(errno));
@@ -482,8 +507,9 @@ static int open_subdir(int fd, const char *name, const char *path,
 	int sub;
 
 	if (mkdirat(fd, name, 0700) == 0) {
-		/* The new entry must survive a crash like the file will. */
-		if (fsync(fd) < 0) {
+		/* The new entry must survive a crash like the file will (the
+		 * commit's syncfs() covers a write-only directory). */
+		if (!searchable_only(fd) && fsync(fd) < 0) {
 			*error_r = set_error("fsync directory %s: %s", path,
 					     strerror(errno));
 			return -1;
@@ -493,7 +519,7 @@ static int open_subdir(int fd, const char *name, const char *path,
 				     strerror(errno));
 		return -1;
 	}
-	sub = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	sub = open_dir(fd, name, O_NOFOLLOW);
 	if (sub < 0)
 		*error_r = set_error("open directory %s/%s: %s", path, name,
 				     strerror(errno));
@@ -548,6 +574,11 @@ static int finish_file(struct qfile_writer *w, const char **error_r)
 		*error_r = set_error("fsync %s: %s", w->path, strerror(errno));
 		return -1;
 	}
+	/* Kept for syncfs() should a directory turn out to be write-only. */
+	if ((w->sync_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		*error_r = set_error("dup %s: %s", w->path, strerror(errno));
+		return -1;
+	}
 	w->fd = -1;
 	if (fclose(w->fp) != 0) {
 		w->fp = NULL;
@@ -581,7 +612,7 @@ int qfile_commit(struct qfile_writer *w, const char *target_dir,
 	if (target_dir == NULL)
 		target_dir = w->dir;
 	where = xstrdup(target_dir);
-	dst_fd = open(target_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dst_fd = open_dir(AT_FDCWD, target_dir, 0);
 	if (dst_fd < 0) {
 		*error_r = set_error("open directory %s: %s", target_dir,
 				     strerror(errno));
@@ -612,8 +643,10 @@ int qfile_commit(struct qfile_writer *w, const char *target_dir,
 	/* The rename is durable once the directory that gained the name is
 	 * synced; sync the one that lost the temporary name too, so that a
 	 * crash cannot bring that name back. */
-	if (fsync(dst_fd) < 0 ||
-	    (!same_dir(dst_fd, w->dir_fd) && fsync(w->dir_fd) < 0)) {
+	if (searchable_only(dst_fd) || searchable_only(w->dir_fd)
+		    ? syncfs(w->sync_fd) < 0
+		    : fsync(dst_fd) < 0 || (!same_dir(dst_fd, w->dir_fd) &&
+					    fsync(w->dir_fd) < 0)) {
 		*error_r = set_error("fsync directory %s: %s", where,
 				     strerror(errno));
 		/* Not durably queued: take it back so that the client's
@@ -660,6 +693,8 @@ void qfile_writer_free(struct qfile_writer **wp)
 		(void)unlinkat(w->dir_fd, w->tmp_name, 0);
 	if (w->dir_fd >= 0)
 		(void)close(w->dir_fd);
+	if (w->sync_fd >= 0)
+		(void)close(w->sync_fd);
 	for (size_t i = 0; i < w->attr_count; i++)
 		free(w->attr_names[i]);
 	free(w->attr_names);

@@ -607,12 +607,6 @@ def test_sendmail_ordinary_user():
     proc = run("runuser", "-u", SYS_USER, "--", SENDMAIL, VIRT_USER,
                input="Subject: from sendmail\n\nqueued by an ordinary user\n",
                check=False)
-    if proc.returncode != 0 and "open directory %s/maildrop: Permission denied" % QUEUE \
-            in proc.stderr:
-        # qfile_writer_create() opens the directory O_RDONLY (for fsync),
-        # which maildrop/'s mode 1730 denies to the set-gid group.
-        raise SkipTest("known bug, reported: the set-gid sendmail cannot "
-                       "queue: %s" % proc.stderr.strip())
     assert proc.returncode == 0, proc.stderr
     wait_mail(state["virt_maildir"], before + 1, "mail from sendmail")
     newest = max(maildir_new(state["virt_maildir"]), key=os.path.getmtime)

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -667,6 +668,53 @@ static void test_commit_elsewhere(void **state)
 	free(dir);
 }
 
+/* commit_as_writer_only - in a child that cannot read dir, queue a file */
+static int commit_as_writer_only(const char *dir)
+{
+	struct qfile_writer *w;
+	const char *error = NULL;
+	pid_t pid = fork();
+	int status;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* Root reads every directory: become nobody to be refused. */
+		if (geteuid() == 0 && (setgid(65534) < 0 || setuid(65534) < 0))
+			_exit(2);
+		w = qfile_writer_create(dir, NULL, &error);
+		if (w == NULL || qfile_write_sender(w, "a@b", &error) < 0 ||
+		    qfile_write_recipient(w, "c@d", NULL, 0, &error) < 0 ||
+		    qfile_write_content(w, "x\r\n", 3, &error) < 0 ||
+		    qfile_commit(w, NULL, 0, &error) < 0) {
+			fprintf(stderr, "write-only commit: %s\n", error);
+			_exit(1);
+		}
+		qfile_writer_free(&w);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* A maildrop-like directory its writer may not read (sendmail's 1730). */
+static void test_write_only_dir(void **state)
+{
+	char *dir = testlib_tmpdir();
+	char *drop = xasprintf("%s/maildrop", dir);
+
+	(void)state;
+	assert_int_equal(chmod(dir, 0755), 0);
+	assert_int_equal(mkdir(drop, 0700), 0);
+	/* -wx for whoever the child is: search and create, never list. */
+	assert_int_equal(chmod(drop, geteuid() == 0 ? 0733 : 0300), 0);
+	assert_int_equal(commit_as_writer_only(drop), 0);
+	assert_int_equal(chmod(drop, 0700), 0);
+	assert_int_equal(count_entries(drop), 1);
+	free(drop);
+	testlib_rmtree(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -677,6 +725,7 @@ int main(void)
 		cmocka_unit_test(test_corrupt),
 		cmocka_unit_test(test_abort),
 		cmocka_unit_test(test_commit_elsewhere),
+		cmocka_unit_test(test_write_only_dir),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
