@@ -28,6 +28,8 @@ MAIN_CF = (
     "mynetworks = 192.0.2.0/24\n"
     "smtpd_error_sleep_time = 0\n"
     "alias_maps =\n"
+    # As root, the default mail_owner ("facteur") may not exist here.
+    + ("mail_owner = nobody\n" if os.geteuid() == 0 else "")
 )
 
 

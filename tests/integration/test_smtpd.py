@@ -34,6 +34,8 @@ MAIN_CF = (
     "smtpd_error_sleep_time = 0\n"
     # No aliases file in a test instance: system accounts only.
     "alias_maps =\n"
+    # As root, the default mail_owner ("facteur") may not exist here.
+    + ("mail_owner = nobody\n" if os.geteuid() == 0 else "")
 )
 
 
