@@ -18,7 +18,12 @@
  *	facteur queue -d ID	delete (postsuper -d), with defer/ID, bounce/ID;
  *	facteur queue -h ID	put on hold (postsuper -h);
  *	facteur queue -H ID	release from hold into deferred/ (postsuper -H);
- *	facteur queue -r ID	requeue into incoming/ (postsuper -r).
+ *	facteur queue -r ID	requeue into incoming/ (postsuper -r);
+ *	facteur queue -s ID	show one message: envelope, recipients with
+ *				their state, then the content (postcat -q).
+ *
+ *	The words list, flush, delete, hold, release, requeue and show
+ *	name the same operations (facteur queue show ID).
  *
  *	ID is a queue id, ALL, or "-" to read ids from stdin; more ids may
  *	follow as arguments.  Queues are scanned with their hash
@@ -476,12 +481,156 @@ static void apply_id(struct queue_ctx *qc, struct op_state *st, const char *id)
 	}
 }
 
+/* ------------------------------------------------------------ show */
+
+static const char *rcpt_state(int status)
+{
+	switch (status) {
+	case QFILE_RCPT_PENDING:
+		return "pending";
+	case QFILE_RCPT_DELIVERED:
+		return "delivered";
+	case QFILE_RCPT_BOUNCED:
+		return "bounced";
+	case QFILE_RCPT_EXPIRED:
+		return "expired";
+	}
+	return "unknown";
+}
+
+/* print_notify - " notify=SUCCESS,DELAY" as RFC 3461 spells it */
+static void print_notify(unsigned notify)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} names[] = {
+		{QFILE_NOTIFY_NEVER, "NEVER"},
+		{QFILE_NOTIFY_SUCCESS, "SUCCESS"},
+		{QFILE_NOTIFY_FAILURE, "FAILURE"},
+		{QFILE_NOTIFY_DELAY, "DELAY"},
+	};
+	const char *sep = " notify=";
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (notify & names[i].bit) {
+			printf("%s%s", sep, names[i].name);
+			sep = ",";
+		}
+}
+
+/* show_envelope - the envelope records of q, one per line */
+static void show_envelope(const struct qfile *q)
+{
+	time_t t = (time_t)q->arrival_sec;
+	char when[64];
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	if (strftime(when, sizeof(when), "%a %b %e %H:%M:%S %Y", &tm) == 0)
+		when[0] = '\0';
+	printf("message_size: %llu\n", (unsigned long long)q->content_size);
+	printf("message_arrival_time: %s\n", when);
+	printf("sender: %s\n", q->sender);
+	for (size_t i = 0; i < q->attr_count; i++)
+		printf("named_attribute: %s=%s\n", q->attrs[i].name,
+		       q->attrs[i].value);
+	for (size_t i = 0; i < q->rcpt_count; i++) {
+		const struct qfile_rcpt *r = &q->rcpts[i];
+
+		printf("recipient: %s (%s%s)", r->address,
+		       rcpt_state(r->status),
+		       r->delay_warned ? ", delay notice sent" : "");
+		if (r->orcpt[0] != '\0')
+			printf(" orcpt=%s", r->orcpt);
+		if (r->notify != 0)
+			print_notify(r->notify);
+		putchar('\n');
+	}
+}
+
+/* show_content - the message as queued, to stdout */
+static int show_content(const struct qfile *q, const char *id)
+{
+	char buf[16384];
+	uint64_t pos = 0;
+	ssize_t n;
+
+	while ((n = qfile_content_pread(q, q->fd, buf, sizeof(buf), pos)) > 0) {
+		if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
+			return -1;
+		pos += (uint64_t)n;
+	}
+	if (n < 0) {
+		log_error("%s: read content: %m", id);
+		return -1;
+	}
+	return 0;
+}
+
+/* show - -s ID: the first queue holding id, as postcat -q prints it */
+static int show(struct queue_ctx *qc, const char *id)
+{
+	struct qfile *q;
+	const char *error;
+	char *path = NULL;
+	const char *queue = NULL;
+	int status;
+
+	if (!queue_id_valid(id))
+		log_fatal("invalid mail queue id: %s", id);
+	for (size_t i = 0; i < sizeof(queues) / sizeof(queues[0]); i++)
+		if ((path = find_file(qc, queues[i].name, id)) != NULL) {
+			queue = queues[i].name;
+			break;
+		}
+	if (path == NULL) {
+		log_error("%s: no such message in the queue", id);
+		return 1;
+	}
+	if (qfile_open(path, false, NULL, &q, &error) < 0) {
+		log_error("%s: %s", id, error);
+		free(path);
+		return 1;
+	}
+	printf("*** ENVELOPE RECORDS %s/%s ***\n", queue, id);
+	show_envelope(q);
+	printf("*** MESSAGE CONTENTS %s/%s ***\n", queue, id);
+	fflush(stdout);
+	status = show_content(q, id) < 0 ? 1 : 0;
+	printf("*** MESSAGE FILE END %s/%s ***\n", queue, id);
+	qfile_free(&q);
+	free(path);
+	return fflush(stdout) == 0 ? status : 1;
+}
+
 /* queue_usage - the synopsis, exit 1 */
 static _Noreturn void queue_usage(void)
 {
-	fprintf(stderr, "usage: facteur queue -p | -j | -f | "
-			"-d|-h|-H|-r id|ALL|- [id...]\n");
+	fprintf(stderr, "usage: facteur queue -p | -j | -f | -s id | "
+			"-d|-h|-H|-r id|ALL|- [id...]\n"
+			"       facteur queue list | flush | show id | "
+			"delete|hold|release|requeue id|ALL|- [id...]\n");
 	exit(1);
+}
+
+/* The word forms and the options they stand for. */
+static const struct {
+	const char *word;
+	const char *option;
+} queue_words[] = {
+	{"list", "-p"}, {"flush", "-f"},   {"show", "-s"},    {"delete", "-d"},
+	{"hold", "-h"}, {"release", "-H"}, {"requeue", "-r"},
+};
+
+/* word_option - the option a word form stands for; usage when unknown */
+static const char *word_option(const char *word)
+{
+	for (size_t i = 0; i < sizeof(queue_words) / sizeof(queue_words[0]);
+	     i++)
+		if (strcmp(word, queue_words[i].word) == 0)
+			return queue_words[i].option;
+	queue_usage();
 }
 
 /* cli_queue - `facteur queue` */
@@ -500,7 +649,9 @@ int cli_queue(struct cli_ctx *ctx, int argc, char **argv)
 	int ch, mode = 0, status = 0;
 
 	qc.queue_dir = config_str(cfg, "queue_directory");
-	while ((ch = getopt(argc, argv, "pjfd:h:H:r:")) != -1) {
+	if (argc > 1 && argv[1][0] != '-')
+		argv[1] = (char *)word_option(argv[1]);
+	while ((ch = getopt(argc, argv, "pjfs:d:h:H:r:")) != -1) {
 		if (mode != 0)
 			queue_usage(); /* one operation at a time */
 		mode = ch;
@@ -511,6 +662,9 @@ int cli_queue(struct cli_ctx *ctx, int argc, char **argv)
 			break;
 		case 'f':
 			st.op = OP_FLUSH;
+			break;
+		case 's':
+			first = optarg;
 			break;
 		case 'd':
 		case 'h':
@@ -527,10 +681,13 @@ int cli_queue(struct cli_ctx *ctx, int argc, char **argv)
 		}
 	}
 	if (mode == 0 ||
-	    ((mode == 'p' || mode == 'j' || mode == 'f') && optind < argc))
+	    ((mode == 'p' || mode == 'j' || mode == 'f' || mode == 's') &&
+	     optind < argc))
 		queue_usage();
 	if (mode == 'p' || mode == 'j') {
 		status = list(&qc);
+	} else if (mode == 's') {
+		status = show(&qc, first);
 	} else if (mode == 'f') {
 		apply_id(&qc, &st, "ALL");
 		/* qmgr may be down: its start-up scan finds the files. */

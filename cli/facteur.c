@@ -42,7 +42,7 @@ static const struct {
 	{"check", cli_check, "check"},
 	{"conf", cli_conf, "conf [-dhnx] [name...] | -e|-X|-# ... | -M ..."},
 	{"map", cli_map, "map [-af] [-q key] type:file..."},
-	{"queue", cli_queue, "queue -p | -j | -f | -d|-h|-H|-r id|ALL"},
+	{"queue", cli_queue, "queue -p | -j | -f | -s id | -d|-h|-H|-r id|ALL"},
 	{"reload", cli_reload, "reload"},
 	{"start", cli_start, "start"},
 	{"status", cli_status, "status"},

@@ -226,7 +226,8 @@ def test_pickup():
         ft.wait_for(lambda: os.path.islink(os.path.join(inst.dir("corrupt"),
                                                         "5BM8TN1nH7z1bY59")),
                     what="symlink moved aside")
-        assert sorted(os.listdir(inst.dir("maildrop"))) == ["tmp.1.1"]
+        ft.wait_for(lambda: os.listdir(inst.dir("maildrop")) == ["tmp.1.1"],
+                    what="maildrop emptied but for the writer's tmp file")
         qid, q = inst.only("incoming")
         assert q["sender"] == "a@example.org"
         assert q["rcpts"] == [("P", "b@example.org")]
@@ -245,7 +246,9 @@ def test_pickup():
         assert r.returncode == 0, r.stderr
         ft.wait_for(lambda: len(files_in(inst.dir("incoming"))) == 2,
                     timeout=10, what="pickup after the trigger")
-        assert os.listdir(inst.dir("maildrop")) == ["tmp.1.1"]
+        # pickup commits into incoming/ first, then removes its source
+        ft.wait_for(lambda: os.listdir(inst.dir("maildrop")) == ["tmp.1.1"],
+                    what="maildrop file removed after pickup")
     finally:
         inst.cleanup()
 
@@ -401,6 +404,47 @@ def test_queue_admin():
         inst.cleanup()
 
 
+def test_queue_show_and_words():
+    inst = Inst()
+    try:
+        d = plant(inst, "deferred", "a@x.org", ["b@y.org", "c@y.org"],
+                  hashed=True)
+        r = inst.facteur("queue", "show", d)
+        assert r.returncode == 0, r
+        lines = r.stdout.splitlines()
+        assert lines[0] == "*** ENVELOPE RECORDS deferred/%s ***" % d, lines
+        assert "sender: a@x.org" in lines
+        assert "recipient: b@y.org (pending)" in lines, lines
+        assert "recipient: c@y.org (pending)" in lines, lines
+        start = lines.index("*** MESSAGE CONTENTS deferred/%s ***" % d)
+        assert lines[-1] == "*** MESSAGE FILE END deferred/%s ***" % d
+        body = "\n".join(lines[start + 1:-1])
+        assert "Subject: x" in body and body.endswith("\nbody"), body
+        assert inst.facteur("queue", "-s", d).stdout == r.stdout
+        # an unknown (valid) id, a bad id, extra arguments
+        other = plant(inst, "incoming", "a@x.org", ["e@y.org"])
+        inst.facteur("queue", "-d", other, check=True)
+        r = inst.facteur("queue", "show", other)
+        assert r.returncode == 1 and "no such message" in r.stderr, r
+        r = inst.facteur("queue", "show", "../etc")
+        assert r.returncode == 1 and "invalid" in r.stderr, r
+        assert inst.facteur("queue", "show", d, d).returncode == 1
+        # the words name the same operations as the options
+        r = inst.facteur("queue", "list")
+        assert r.returncode == 0 and d in r.stdout, r
+        inst.facteur("queue", "hold", d, check=True)
+        assert [os.path.basename(p) for p in files_in(inst.dir("hold"))] == [d]
+        inst.facteur("queue", "release", "ALL", check=True)
+        inst.facteur("queue", "flush", check=True)
+        assert len(files_in(inst.dir("incoming"))) == 1
+        r = inst.facteur("queue", "delete", "ALL")
+        assert r.returncode == 0 and "Deleted: 1 message" in r.stderr, r
+        r = inst.facteur("queue", "frobnicate")
+        assert r.returncode == 1 and "usage" in r.stderr, r
+    finally:
+        inst.cleanup()
+
+
 if __name__ == "__main__":
     for prog in (SENDMAIL, PICKUP, ft.FACTEUR):
         if not os.access(prog, os.X_OK):
@@ -410,4 +454,5 @@ if __name__ == "__main__":
         test_sendmail_basic, test_sendmail_t_and_i, test_sendmail_F_oi,
         test_sendmail_usage, test_sendmail_size_limit, test_pickup, test_map,
         test_newaliases, test_queue_list, test_queue_admin,
+        test_queue_show_and_words,
     ])
