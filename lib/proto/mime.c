@@ -963,9 +963,19 @@ static int render_ext(const struct mime_part *p, unsigned flags,
 	return rc;
 }
 
-/* The body of a multipart that has none, and of an unparsed message. */
-#define EMPTY_BODY                                                             \
-	"(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0)"
+/* empty_body - the body of a multipart that has none, and of an unparsed
+ * message: an empty text/plain part, with NIL extension fields in a
+ * BODYSTRUCTURE as any other part has (and as Dovecot sends it). */
+static int empty_body(int extended, struct strbuf *out)
+{
+	return strbuf_append_str(out,
+				 extended ? "(\"text\" \"plain\" "
+					    "(\"charset\" \"us-ascii\") NIL "
+					    "NIL \"7bit\" 0 0 NIL NIL NIL NIL)"
+					  : "(\"text\" \"plain\" "
+					    "(\"charset\" \"us-ascii\") NIL "
+					    "NIL \"7bit\" 0 0)");
+}
 
 /* mime_render_part - body (RFC 3501 §9 grammar) */
 int mime_render_part(const struct mime_tree *tree, const struct mime_part *p,
@@ -978,7 +988,7 @@ int mime_render_part(const struct mime_tree *tree, const struct mime_part *p,
 	if (p->flags & MIME_PART_MULTIPART) {
 		/* body-type-mpart = 1*body SP media-subtype [SP ext] */
 		if (p->children == NULL)
-			rc |= strbuf_append_str(out, EMPTY_BODY);
+			rc |= empty_body(extended, out);
 		for (ch = p->children; ch != NULL; ch = ch->next)
 			rc |= mime_render_part(tree, ch, extended, flags, out);
 		rc |= strbuf_append_char(out, ' ');
@@ -1029,7 +1039,8 @@ int mime_render_part(const struct mime_tree *tree, const struct mime_part *p,
 		} else {
 			rc |= rfc822_render_envelope(tree->buf + p->body_offset,
 						     p->body_size, flags, out);
-			rc |= strbuf_append_str(out, " " EMPTY_BODY);
+			rc |= strbuf_append_char(out, ' ');
+			rc |= empty_body(extended, out);
 		}
 		rc |= strbuf_appendf(out, " %zu", p->body_lines);
 	} else if (text) {

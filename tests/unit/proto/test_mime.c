@@ -432,11 +432,16 @@ static void test_degenerate(void **state)
 	check_part(t->root, 0, 40, 3, 40, 6, 7, 1);
 	assert_string_equal(t->root->subtype, "pl");
 	mime_tree_free(&t);
-	/* A multipart without boundary shows one empty part. */
+	/* A multipart without boundary shows one empty part, with the
+	 * extension fields of any part in a BODYSTRUCTURE. */
 	assert_string_equal(
 		render(&sb, noboundary, sizeof(noboundary) - 1, 1),
 		"((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 "
-		"0) \"mixed\" NIL NIL NIL NIL)");
+		"0 NIL NIL NIL NIL) \"mixed\" NIL NIL NIL NIL)");
+	assert_string_equal(
+		render(&sb, noboundary, sizeof(noboundary) - 1, 0),
+		"((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 "
+		"0) \"mixed\")");
 	strbuf_release(&sb);
 }
 
