@@ -161,7 +161,10 @@ static void select_common(struct imapd_session *s, const char *tag,
 		imapd_printf(s, "* %zu RECENT\r\n",
 			     mailbox_recent_count(s->mb));
 		for (size_t i = 0; i < count; i++) {
-			if (!(mailbox_msg(s->mb, i)->flags & MAIL_SEEN)) {
+			struct mailbox_msg m;
+
+			mailbox_msg(s->mb, i, &m);
+			if (!(m.flags & MAIL_SEEN)) {
 				imapd_printf(s,
 					     "* OK [UNSEEN %zu] First unseen."
 					     "\r\n",
@@ -418,7 +421,10 @@ static int status_send(struct imapd_session *s, const char *name,
 	}
 	size_t count = mailbox_count(mb);
 	for (size_t i = 0; i < count; i++) {
-		const struct mailbox_msg *m = mailbox_msg(mb, i);
+		struct mailbox_msg msg;
+		const struct mailbox_msg *m = &msg;
+
+		mailbox_msg(mb, i, &msg);
 
 		if (!(m->flags & MAIL_SEEN))
 			unseen++;

@@ -42,7 +42,10 @@ static bool *set_seen(struct imapd_session *s, const struct imapd_seqset *set,
 	const char *error;
 
 	for (size_t k = 0; k < count; k++) {
-		const struct mailbox_msg *m = mailbox_msg(s->mb, k);
+		struct mailbox_msg msg;
+		const struct mailbox_msg *m = &msg;
+
+		mailbox_msg(s->mb, k, &msg);
 
 		if (!imapd_set_contains(s, set, k, uid) ||
 		    (fetch->changedsince_given &&
@@ -55,9 +58,12 @@ static bool *set_seen(struct imapd_session *s, const struct imapd_seqset *set,
 		log_warn("imap(%s): %s: set \\Seen: %s", s->user, s->mbname,
 			 error);
 	/* What the store did shows in the view (a failure stops part way). */
-	for (size_t j = 0; j < n; j++)
-		seen_now[idx[j]] =
-			(mailbox_msg(s->mb, idx[j])->flags & MAIL_SEEN) != 0;
+	for (size_t j = 0; j < n; j++) {
+		struct mailbox_msg m;
+
+		mailbox_msg(s->mb, idx[j], &m);
+		seen_now[idx[j]] = (m.flags & MAIL_SEEN) != 0;
+	}
 	free(idx);
 	return seen_now;
 }
@@ -109,12 +115,13 @@ void imapd_cmd_fetch(struct imapd_session *s, const char *tag,
 	for (size_t k = 0; k < count; k++) {
 		struct imapd_msgload ld;
 		struct imapd_msgview mv;
+		struct mailbox_msg m;
 		unsigned saved = fetch.attrs;
 
 		if (!imapd_set_contains(s, &set, k, uid))
 			continue;
-		if (fetch.changedsince_given &&
-		    mailbox_msg(s->mb, k)->modseq <= fetch.changedsince)
+		mailbox_msg(s->mb, k, &m);
+		if (fetch.changedsince_given && m.modseq <= fetch.changedsince)
 			continue;
 		if (seen_now != NULL && seen_now[k])
 			fetch.attrs |= IMAPD_FETCH_FLAGS;
@@ -179,7 +186,7 @@ void imapd_cmd_search(struct imapd_session *s, const char *tag,
 	}
 	if (imapd_search_uses_modseq(search))
 		s->condstore = true;
-	max_uid = count > 0 ? mailbox_msg(s->mb, count - 1)->uid : 0;
+	max_uid = count > 0 ? mailbox_uid(s->mb, count - 1) : 0;
 	bool need_size = imapd_search_uses_size(search);
 	for (size_t k = 0; k < count; k++) {
 		struct imapd_msgload ld;

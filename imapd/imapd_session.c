@@ -413,7 +413,10 @@ static uint64_t vsize_of_name(const char *name)
 
 uint64_t imapd_msg_vsize(struct mailbox *mb, size_t i)
 {
-	const struct mailbox_msg *m = mailbox_msg(mb, i);
+	struct mailbox_msg msg;
+	const struct mailbox_msg *m = &msg;
+
+	mailbox_msg(mb, i, &msg);
 	uint64_t v = vsize_of_name(m->name), n = 0;
 	char buf[65536], prev = '\0';
 	ssize_t r;
@@ -440,7 +443,10 @@ void imapd_msgview_init(struct imapd_session *s, size_t i,
 			struct imapd_msgload *ld, struct imapd_msgview *mv,
 			bool need_size)
 {
-	const struct mailbox_msg *m = mailbox_msg(s->mb, i);
+	struct mailbox_msg msg;
+	const struct mailbox_msg *m = &msg;
+
+	mailbox_msg(s->mb, i, &msg);
 	size_t kwn;
 	const char *const *kw = mailbox_keywords(s->mb, &kwn);
 	size_t count = mailbox_count(s->mb);
@@ -488,14 +494,17 @@ bool imapd_set_contains(struct imapd_session *s, const struct imapd_seqset *set,
 
 	if (uid)
 		return imapd_seqset_contains(
-			set, mailbox_msg(s->mb, i)->uid,
-			count > 0 ? mailbox_msg(s->mb, count - 1)->uid : 0);
+			set, mailbox_uid(s->mb, i),
+			count > 0 ? mailbox_uid(s->mb, count - 1) : 0);
 	return imapd_seqset_contains(set, (uint32_t)(i + 1), (uint32_t)count);
 }
 
 void imapd_send_flags(struct imapd_session *s, size_t i, bool with_uid)
 {
-	const struct mailbox_msg *m = mailbox_msg(s->mb, i);
+	struct mailbox_msg msg;
+	const struct mailbox_msg *m = &msg;
+
+	mailbox_msg(s->mb, i, &msg);
 	struct imapd_msgview mv;
 	struct strbuf out;
 	size_t kwn;
@@ -615,12 +624,12 @@ void imapd_idle_start(struct imapd_session *s, const char *tag)
 	imapd_printf(s, "+ idling\r\n");
 	if (s->mb == NULL)
 		return;
+	/* The folder's one watch, shared with its other IDLE sessions
+	 * in this worker; valid until mailbox_wait_stop(). */
 	int fd = mailbox_wait_fd(s->mb);
 	if (fd >= 0) {
-		if (s->idle_ev == NULL)
-			s->idle_ev =
-				event_new(s->base, fd, EV_READ | EV_PERSIST,
-					  idle_changed, s);
+		s->idle_ev = event_new(s->base, fd, EV_READ | EV_PERSIST,
+				       idle_changed, s);
 		event_add(s->idle_ev, NULL);
 	}
 	/* Without inotify, and as a safety net for changes inotify does
@@ -635,8 +644,12 @@ void imapd_idle_start(struct imapd_session *s, const char *tag)
 
 static void idle_stop(struct imapd_session *s)
 {
-	if (s->idle_ev != NULL)
-		event_del(s->idle_ev);
+	if (s->idle_ev != NULL) {
+		event_free(s->idle_ev);
+		s->idle_ev = NULL;
+	}
+	if (s->mb != NULL)
+		mailbox_wait_stop(s->mb);
 	if (s->idle_poll != NULL)
 		event_del(s->idle_poll);
 	free(s->idle_tag);

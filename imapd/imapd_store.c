@@ -157,8 +157,8 @@ void imapd_cmd_store(struct imapd_session *s, const char *tag,
 		if (r == 1) {
 			modified = xreallocarray(modified, nmod + 1,
 						 sizeof(*modified));
-			modified[nmod++] = uid ? mailbox_msg(s->mb, k)->uid
-					       : (uint32_t)(k + 1);
+			modified[nmod++] =
+				uid ? mailbox_uid(s->mb, k) : (uint32_t)(k + 1);
 			continue;
 		}
 		/* RFC 7162 §3.2: with UNCHANGEDSINCE the new MODSEQ is
@@ -251,7 +251,7 @@ static void copy_move(struct imapd_session *s, const char *tag,
 			xreallocarray(src_uids, copied + 1, sizeof(*src_uids));
 		dst_uids =
 			xreallocarray(dst_uids, copied + 1, sizeof(*dst_uids));
-		src_uids[copied] = mailbox_msg(s->mb, k)->uid;
+		src_uids[copied] = mailbox_uid(s->mb, k);
 		dst_uids[copied] = nu;
 		copied++;
 		error = NULL;
@@ -352,7 +352,7 @@ void imapd_cmd_expunge(struct imapd_session *s, const char *tag,
 			if (!imapd_set_contains(s, &set, k, true))
 				continue;
 			uids = xreallocarray(uids, nuids + 1, sizeof(*uids));
-			uids[nuids++] = mailbox_msg(s->mb, k)->uid;
+			uids[nuids++] = mailbox_uid(s->mb, k);
 		}
 		imapd_seqset_clear(&set);
 		r = nuids == 0 ? 0

@@ -99,8 +99,12 @@ static unsigned long long session_total_size(struct pop3d_session *s)
 			continue;
 		}
 		v = s->mb ? mailbox_find_uid(s->mb, s->msgs[i].uid) : -1;
-		if (v >= 0)
-			total += mailbox_msg(s->mb, (size_t)v)->size;
+		if (v >= 0) {
+			struct mailbox_msg mm;
+
+			mailbox_msg(s->mb, (size_t)v, &mm);
+			total += mm.size;
+		}
 	}
 	return total;
 }
@@ -270,6 +274,7 @@ int pop3d_session_msg_size(struct pop3d_session *s, size_t idx,
 {
 	struct pop3d_msg *m = &s->msgs[idx];
 	struct pop3d_dot_size z = {0};
+	struct mailbox_msg mm;
 	ssize_t v;
 	char buf[POP3D_READ_CHUNK];
 	int fd;
@@ -279,8 +284,9 @@ int pop3d_session_msg_size(struct pop3d_session *s, size_t idx,
 		return 0;
 	}
 	v = mailbox_find_uid(s->mb, m->uid);
-	if (v >= 0 &&
-	    name_vsize(mailbox_msg(s->mb, (size_t)v)->name, &m->size)) {
+	if (v >= 0)
+		mailbox_msg(s->mb, (size_t)v, &mm);
+	if (v >= 0 && name_vsize(mm.name, &m->size)) {
 		m->size_known = true;
 		*size_r = m->size;
 		return 0;
@@ -452,7 +458,7 @@ static int session_sync(struct pop3d_session *s)
 	s->count = mailbox_count(s->mb);
 	s->msgs = xcalloc(s->count ? s->count : 1, sizeof(*s->msgs));
 	for (size_t i = 0; i < s->count; i++)
-		s->msgs[i].uid = mailbox_msg(s->mb, i)->uid;
+		s->msgs[i].uid = mailbox_uid(s->mb, i);
 	return 0;
 }
 

@@ -29,6 +29,12 @@
  * in ascending UID order, which is IMAP's sequence number minus one.  The
  * view changes only in mailbox_sync(), so sequence numbers stay stable
  * between two syncs as IMAP requires (RFC 9051 7.5.1).
+ *
+ * The handles of one process that have the same folder open share its
+ * index, keywords, descriptors and inotify watch (mailbox_folder.h); each
+ * keeps only its view (4 bytes a message).  A message's flags are the
+ * folder's current ones, as far as this process has read them; a message
+ * expunged since the handle's last sync keeps its last state until then.
  */
 #ifndef FACTEUR_MAILBOX_H
 #define FACTEUR_MAILBOX_H
@@ -53,15 +59,17 @@
 
 struct mailbox;
 
-/* One message in the view. */
+/* One message in the view, as mailbox_msg() fills it. */
 struct mailbox_msg {
 	uint32_t uid;
 	unsigned flags;	   /* MAIL_* */
 	uint32_t keywords; /* bit i: keyword i of mailbox_keywords() */
 	uint64_t modseq;
-	uint64_t size;	  /* octets, LF line ends as stored */
-	time_t internal;  /* INTERNALDATE: the file's mtime */
-	const char *name; /* current file name relative to the folder */
+	uint64_t size;	 /* octets, LF line ends as stored */
+	time_t internal; /* INTERNALDATE: the file's mtime */
+	/* current file name relative to the folder ("" when unknown);
+	 * lent until the next call of any mailbox function */
+	const char *name;
 };
 
 /* What a sync found since the previous one (for untagged responses). */
@@ -100,7 +108,10 @@ int mailbox_sync(struct mailbox *mb, struct mailbox_changes *changes,
 void mailbox_changes_free(struct mailbox_changes *changes);
 
 size_t mailbox_count(const struct mailbox *mb);
-const struct mailbox_msg *mailbox_msg(const struct mailbox *mb, size_t i);
+/* Message i (< mailbox_count(), else a bug: panic) into *msg_r. */
+void mailbox_msg(const struct mailbox *mb, size_t i, struct mailbox_msg *msg_r);
+/* The UID of message i (< mailbox_count()), without the rest. */
+uint32_t mailbox_uid(const struct mailbox *mb, size_t i);
 /* The view index of uid, or -1 when it is not in the view. */
 ssize_t mailbox_find_uid(const struct mailbox *mb, uint32_t uid);
 uint32_t mailbox_uidvalidity(const struct mailbox *mb);
@@ -178,10 +189,20 @@ int mailbox_copy(struct mailbox *src, size_t i, struct mailbox *dst,
 /*
  * mailbox_wait_fd - an inotify descriptor that becomes readable when
  * something changes in the folder (new/, cur/, the index), for IDLE;
- * -1 when inotify is not available.  Owned by the mailbox; after it
- * became readable call mailbox_wait_drain() then mailbox_sync().
+ * -1 when inotify is not available.  One descriptor per folder and
+ * process, shared by every waiting handle (an inotify instance per
+ * session would hit fs.inotify.max_user_instances long before 10,000
+ * sessions): each handle that calls this waits until
+ * mailbox_wait_stop() or mailbox_close(), and the descriptor is closed
+ * when none waits, so it stays valid only as long as this handle
+ * waits.  After it became readable call mailbox_wait_drain() then
+ * mailbox_sync().  Several handles may watch it with their own events
+ * (libevent activates all of them at once); the first drain empties
+ * it, the folder remembers that events came, and every handle's sync
+ * then sees the change.
  */
 int mailbox_wait_fd(struct mailbox *mb);
+void mailbox_wait_stop(struct mailbox *mb);
 void mailbox_wait_drain(struct mailbox *mb);
 
 /* --- the folder list of a store ------------------------------------- */

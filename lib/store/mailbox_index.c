@@ -49,35 +49,22 @@ void mbx_index_init(struct mbx_index *ix)
 	memset(ix, 0, sizeof(*ix));
 }
 
+void mbx_rec_release(struct mbx_rec *rec)
+{
+	free(rec->base);
+	free(rec->name);
+	rec->base = rec->name = NULL;
+}
+
 void mbx_index_clear(struct mbx_index *ix)
 {
-	for (size_t i = 0; i < ix->count; i++) {
-		free(ix->recs[i].base);
-		free(ix->recs[i].name);
-	}
+	for (size_t i = 0; i < ix->count; i++)
+		mbx_rec_release(&ix->recs[i]);
+	for (size_t i = 0; i < ix->gone_count; i++)
+		mbx_rec_release(&ix->gone[i]);
 	free(ix->recs);
-	mbx_index_empty_grave(ix);
-	free(ix->grave);
+	free(ix->gone);
 	mbx_index_init(ix);
-}
-
-void mbx_index_bury(struct mbx_index *ix, char *name)
-{
-	if (name == NULL)
-		return;
-	if (ix->grave_count == ix->grave_alloc) {
-		ix->grave_alloc = ix->grave_alloc ? ix->grave_alloc * 2 : 16;
-		ix->grave = xreallocarray(ix->grave, ix->grave_alloc,
-					  sizeof(*ix->grave));
-	}
-	ix->grave[ix->grave_count++] = name;
-}
-
-void mbx_index_empty_grave(struct mbx_index *ix)
-{
-	for (size_t i = 0; i < ix->grave_count; i++)
-		free(ix->grave[i]);
-	ix->grave_count = 0;
 }
 
 /* get_num - decimal digits at *pp up to end; no sign, no overflow */
@@ -165,8 +152,15 @@ void mbx_index_pack(struct mbx_index *ix)
 
 	for (size_t i = 0; i < ix->count; i++) {
 		if (ix->recs[i].dead) {
-			free(ix->recs[i].base);
-			mbx_index_bury(ix, ix->recs[i].name);
+			if (ix->gone_count == ix->gone_alloc) {
+				ix->gone_alloc = ix->gone_alloc
+							 ? ix->gone_alloc * 2
+							 : 16;
+				ix->gone =
+					xreallocarray(ix->gone, ix->gone_alloc,
+						      sizeof(*ix->gone));
+			}
+			ix->gone[ix->gone_count++] = ix->recs[i];
 			continue;
 		}
 		ix->recs[j++] = ix->recs[i];

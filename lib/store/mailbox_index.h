@@ -3,7 +3,8 @@
  * as text (format in docs/store.md), and the reader of Dovecot's
  * dovecot-uidlist
  *
- * Internal to lib/store (mailbox.c keeps one per open folder).  The
+ * Internal to lib/store (mailbox_folder.c keeps one per folder a process
+ * has open, shared by every session of that folder).  The
  * parsers do no I/O: they work on a buffer, so that the fuzzers and the
  * unit tests drive them directly.  Both treat their input as untrusted
  * (the files live in a user's directory): anything malformed is an
@@ -43,11 +44,10 @@ struct mbx_rec {
 	int64_t mtime;
 	char *base; /* file name up to ':' */
 	/* In memory only, never written: */
-	char *name;  /* "cur/base:2,FL" or "new/base"; NULL: not seen */
-	bool dead;   /* expunged, removed at the next mbx_index_pack() */
-	bool seen;   /* found by the current directory scan */
-	bool recent; /* \Recent for this process */
-	bool moved;  /* another process changed its flags: a new name */
+	char *name; /* "cur/base:2,FL" or "new/base"; NULL: not seen */
+	bool dead;  /* expunged, removed at the next mbx_index_pack() */
+	bool seen;  /* found by the current directory scan */
+	bool moved; /* another process changed its flags: a new name */
 };
 
 struct mbx_index {
@@ -59,10 +59,11 @@ struct mbx_index {
 	struct mbx_rec *recs;  /* ascending uid */
 	size_t count, alloc;
 	size_t records; /* record lines in the file (for compaction) */
-	/* Names replaced or of expunged records, kept until the caller's
-	 * view no longer points to them (mbx_index_empty_grave). */
-	char **grave;
-	size_t grave_count, grave_alloc;
+	/* Records mbx_index_pack() dropped (expunged), base and name still
+	 * set: the owner takes them (sessions may still show them) and
+	 * resets gone_count, else mbx_index_clear() frees them. */
+	struct mbx_rec *gone;
+	size_t gone_count, gone_alloc;
 };
 
 void mbx_index_init(struct mbx_index *ix);
@@ -82,11 +83,10 @@ struct mbx_rec *mbx_index_find(struct mbx_index *ix, uint32_t uid);
 /* Append a new message (uid above every other); returns it. */
 struct mbx_rec *mbx_index_add(struct mbx_index *ix, uint32_t uid,
 			      const char *base);
-/* Drop dead records from the array (their names go to the grave). */
+/* Move dead records from the array to ix->gone. */
 void mbx_index_pack(struct mbx_index *ix);
-/* Keep name (malloc'd) until mbx_index_empty_grave(); NULL is ignored. */
-void mbx_index_bury(struct mbx_index *ix, char *name);
-void mbx_index_empty_grave(struct mbx_index *ix);
+/* Free what a record owns (base, name). */
+void mbx_rec_release(struct mbx_rec *rec);
 
 /* Record lines, appended to out. */
 void mbx_index_format_header(const struct mbx_index *ix, struct strbuf *out);

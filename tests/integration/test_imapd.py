@@ -963,7 +963,8 @@ def test_mbsync():
 
 
 def test_idle_memory():
-    """Many idle IDLE sessions in one worker: a small cost each."""
+    """Many idle IDLE sessions in one worker: a small cost each, and all
+    woken by one delivery."""
     def worker_rss():
         pids = [l.split()[0] for l in subprocess.run(
             ["ps", "-eo", "pid,args"], capture_output=True,
@@ -1000,6 +1001,12 @@ def test_idle_memory():
     limit = 50 * 1024 * (8 if "fsanitize" in open(
         os.path.join(B, "Makefile")).read() else 1)
     assert per < limit, per
+    # One watch for the folder wakes every one of them at one delivery.
+    ENV.deliver(VUSER, "wake them all")
+    for r in conns:
+        r.sock.settimeout(10)
+        line = r.line()
+        assert line.endswith(b" EXISTS"), line
     for r in conns + warm:
         r.close()
 

@@ -41,6 +41,15 @@ struct src {
 	size_t len, pos;
 };
 
+/* msg - message i of the view, by value (mailbox_msg fills a struct) */
+static struct mailbox_msg msg(const struct mailbox *mb, size_t i)
+{
+	struct mailbox_msg m;
+
+	mailbox_msg(mb, i, &m);
+	return m;
+}
+
 static ssize_t src_read(void *ctx, void *buf, size_t len)
 {
 	struct src *s = ctx;
@@ -140,7 +149,7 @@ static void test_new_to_cur(void **state)
 	assert_int_equal(count_entries(new), 0);
 	assert_int_equal(count_entries(cur), 3);
 	for (size_t i = 0; i < 3; i++) {
-		const struct mailbox_msg *m = mailbox_msg(mb, i);
+		struct mailbox_msg m_v = msg(mb, i), *m = &m_v;
 
 		assert_int_equal(m->uid, i + 1);
 		assert_true(m->flags & MAIL_RECENT);
@@ -195,7 +204,7 @@ static void test_new_to_cur(void **state)
 	assert_int_equal(mailbox_count(mb), 3);
 	assert_int_equal(mailbox_uidvalidity(mb), uidv);
 	assert_int_equal(mailbox_recent_count(mb), 0);
-	assert_int_equal(mailbox_msg(mb, 2)->uid, 3);
+	assert_int_equal(msg(mb, 2).uid, 3);
 	mailbox_close(&mb);
 	testlib_rmtree(dir);
 	free(ix);
@@ -218,8 +227,8 @@ static void test_no_uid_reuse(void **state)
 	deliver(md, "c\n");
 	mb = open_ok(md, "INBOX", 0);
 	store_ok(mb, 2, '+', MAIL_DELETED, NULL, 0);
-	assert_true(mailbox_msg(mb, 2)->flags & MAIL_DELETED);
-	assert_non_null(strstr(mailbox_msg(mb, 2)->name, ":2,T"));
+	assert_true(msg(mb, 2).flags & MAIL_DELETED);
+	assert_non_null(strstr(msg(mb, 2).name, ":2,T"));
 	assert_int_equal(mailbox_expunge(mb, NULL, 0, &error), 0);
 	/* The view keeps it until the sync. */
 	assert_int_equal(mailbox_count(mb), 3);
@@ -237,7 +246,7 @@ static void test_no_uid_reuse(void **state)
 	sync_ok(mb, &ch);
 	assert_int_equal(ch.new_count, 1);
 	mailbox_changes_free(&ch);
-	assert_int_equal(mailbox_msg(mb, 2)->uid, 4);
+	assert_int_equal(msg(mb, 2).uid, 4);
 	/* UID EXPUNGE only takes the listed ones with \Deleted. */
 	store_ok(mb, 0, '+', MAIL_DELETED, NULL, 0);
 	store_ok(mb, 1, '+', MAIL_DELETED, NULL, 0);
@@ -251,8 +260,8 @@ static void test_no_uid_reuse(void **state)
 	assert_int_equal(ch.expunged[0], 1);
 	mailbox_changes_free(&ch);
 	assert_int_equal(mailbox_count(mb), 2);
-	assert_int_equal(mailbox_msg(mb, 0)->uid, 1);
-	assert_int_equal(mailbox_msg(mb, 1)->uid, 4);
+	assert_int_equal(msg(mb, 0).uid, 1);
+	assert_int_equal(msg(mb, 1).uid, 4);
 	mailbox_close(&mb);
 	testlib_rmtree(dir);
 	free(md);
@@ -283,9 +292,9 @@ static void test_two_handles(void **state)
 					&error),
 			 0);
 	assert_int_equal(uid, 4);
-	modseq = mailbox_msg(a, 0)->modseq;
+	modseq = msg(a, 0).modseq;
 	store_ok(a, 0, '+', MAIL_FLAGGED, NULL, 0);
-	assert_true(mailbox_msg(a, 0)->modseq > modseq);
+	assert_true(msg(a, 0).modseq > modseq);
 	store_ok(a, 1, '=', MAIL_DELETED | MAIL_SEEN, NULL, 0);
 	assert_int_equal(mailbox_expunge(a, NULL, 0, &error), 0);
 	/* b sees exactly that. */
@@ -297,16 +306,16 @@ static void test_two_handles(void **state)
 	assert_int_equal(ch.new_count, 1);
 	mailbox_changes_free(&ch);
 	assert_int_equal(mailbox_count(b), 3);
-	assert_int_equal(mailbox_msg(b, 0)->flags, MAIL_FLAGGED);
-	assert_int_equal(mailbox_msg(b, 0)->modseq, mailbox_msg(a, 0)->modseq);
-	assert_int_equal(mailbox_msg(b, 2)->uid, 4);
+	assert_int_equal(msg(b, 0).flags, MAIL_FLAGGED);
+	assert_int_equal(msg(b, 0).modseq, msg(a, 0).modseq);
+	assert_int_equal(msg(b, 2).uid, 4);
 	/* b synced it first: it is \Recent to b (Dovecot's rule). */
-	assert_int_equal(mailbox_msg(b, 2)->flags, MAIL_SEEN | MAIL_RECENT);
+	assert_int_equal(msg(b, 2).flags, MAIL_SEEN | MAIL_RECENT);
 	assert_int_equal(mailbox_recent_count(b), 1);
-	assert_int_equal(mailbox_msg(b, 2)->size, 18);
+	assert_int_equal(msg(b, 2).size, 18);
 	/* Dovecot's ,W= (the CRLF size) is in the name: 18 + 3 lines. */
-	assert_non_null(strstr(mailbox_msg(b, 2)->name, ",S=18,W=21:2,S"));
-	assert_int_equal(mailbox_msg(b, 2)->internal, 1000000000);
+	assert_non_null(strstr(msg(b, 2).name, ",S=18,W=21:2,S"));
+	assert_int_equal(msg(b, 2).internal, 1000000000);
 	assert_int_equal(mailbox_highestmodseq(b), mailbox_highestmodseq(a));
 	/* a's sync: its own changes are not news, the append is. */
 	sync_ok(a, &ch);
@@ -320,7 +329,7 @@ static void test_two_handles(void **state)
 	assert_int_equal(ch.changed_count, 1);
 	assert_int_equal(ch.changed[0], 2);
 	mailbox_changes_free(&ch);
-	assert_int_equal(mailbox_msg(a, 2)->flags & ~MAIL_RECENT, 0);
+	assert_int_equal(msg(a, 2).flags & ~MAIL_RECENT, 0);
 	/* UNCHANGEDSINCE: b's change made a's modseq old. */
 	assert_int_equal(
 		mailbox_store_flags(a, 2, '+', MAIL_SEEN, NULL, 0, 1, &error),
@@ -354,16 +363,16 @@ static void test_store_many(void **state)
 	for (int i = 0; i < 4; i++)
 		deliver(md, "x\n");
 	mb = open_ok(md, "INBOX", 0);
-	modseq = mailbox_msg(mb, 3)->modseq;
+	modseq = msg(mb, 3).modseq;
 	assert_int_equal(
 		mailbox_store_flags_many(mb, idx, 3, '+', MAIL_SEEN, &error),
 		0);
-	assert_true(mailbox_msg(mb, 0)->flags & MAIL_SEEN);
-	assert_false(mailbox_msg(mb, 1)->flags & MAIL_SEEN);
-	assert_true(mailbox_msg(mb, 2)->flags & MAIL_SEEN);
-	assert_true(mailbox_msg(mb, 3)->flags & MAIL_SEEN);
-	assert_true(mailbox_msg(mb, 3)->modseq > modseq);
-	assert_non_null(strstr(mailbox_msg(mb, 2)->name, ":2,S"));
+	assert_true(msg(mb, 0).flags & MAIL_SEEN);
+	assert_false(msg(mb, 1).flags & MAIL_SEEN);
+	assert_true(msg(mb, 2).flags & MAIL_SEEN);
+	assert_true(msg(mb, 3).flags & MAIL_SEEN);
+	assert_true(msg(mb, 3).modseq > modseq);
+	assert_non_null(strstr(msg(mb, 2).name, ":2,S"));
 	/* Nothing to do, and a bad index, change nothing. */
 	assert_int_equal(
 		mailbox_store_flags_many(mb, idx, 0, '+', MAIL_SEEN, &error),
@@ -372,11 +381,10 @@ static void test_store_many(void **state)
 	assert_int_equal(
 		mailbox_store_flags_many(mb, idx, 2, '-', MAIL_SEEN, &error),
 		-1);
-	assert_true(mailbox_msg(mb, 0)->flags & MAIL_SEEN);
+	assert_true(msg(mb, 0).flags & MAIL_SEEN);
 	other = open_ok(md, "INBOX", 0);
 	for (size_t i = 0; i < 4; i++)
-		assert_int_equal((mailbox_msg(other, i)->flags & MAIL_SEEN) !=
-					 0,
+		assert_int_equal((msg(other, i).flags & MAIL_SEEN) != 0,
 				 i != 1);
 	mailbox_close(&other);
 	mailbox_close(&mb);
@@ -399,7 +407,7 @@ static void test_readonly(void **state)
 	assert_int_equal(mailbox_count(mb), 2);
 	assert_int_equal(count_entries(new), 2);
 	assert_int_equal(mailbox_recent_count(mb), 0);
-	assert_non_null(strstr(mailbox_msg(mb, 0)->name, "new/"));
+	assert_non_null(strstr(msg(mb, 0).name, "new/"));
 	assert_int_equal(
 		mailbox_store_flags(mb, 0, '+', MAIL_SEEN, NULL, 0, 0, &error),
 		-1);
@@ -415,7 +423,7 @@ static void test_readonly(void **state)
 	mb = open_ok(md, "INBOX", 0);
 	assert_int_equal(count_entries(new), 0);
 	assert_int_equal(mailbox_recent_count(mb), 2);
-	assert_int_equal(mailbox_msg(mb, 1)->uid, 2);
+	assert_int_equal(msg(mb, 1).uid, 2);
 	mailbox_close(&mb);
 	testlib_rmtree(dir);
 	free(new);
@@ -439,19 +447,18 @@ static void test_flags_keywords(void **state)
 	deliver(md, "1\n");
 	mb = open_ok(md, "INBOX", 0);
 	store_ok(mb, 0, '+', MAIL_SEEN | MAIL_FLAGGED | MAIL_ANSWERED, kw1, 2);
-	assert_string_equal(strchr(mailbox_msg(mb, 0)->name, ':'), ":2,FRSab");
+	assert_string_equal(strchr(msg(mb, 0).name, ':'), ":2,FRSab");
 	text = slurp(kwfile);
 	assert_string_equal(text, "0 $Forwarded\n1 Work\n");
 	free(text);
 	store_ok(mb, 0, '-', MAIL_ANSWERED, kw1, 1);
-	assert_string_equal(strchr(mailbox_msg(mb, 0)->name, ':'), ":2,FSb");
+	assert_string_equal(strchr(msg(mb, 0).name, ':'), ":2,FSb");
 	/* Keywords are found case-insensitively. */
 	{
 		const char *kw3[] = {"work"};
 
 		store_ok(mb, 0, '+', MAIL_DRAFT, kw3, 1);
-		assert_string_equal(strchr(mailbox_msg(mb, 0)->name, ':'),
-				    ":2,DFSb");
+		assert_string_equal(strchr(msg(mb, 0).name, ':'), ":2,DFSb");
 	}
 	assert_int_equal(mailbox_store_flags(mb, 0, '+', 0,
 					     (const char *[]){"bad kw"}, 1, 0,
@@ -459,18 +466,18 @@ static void test_flags_keywords(void **state)
 			 -1);
 	mailbox_close(&mb);
 	mb = open_ok(md, "INBOX", 0);
-	assert_int_equal(mailbox_msg(mb, 0)->flags,
+	assert_int_equal(msg(mb, 0).flags,
 			 MAIL_DRAFT | MAIL_FLAGGED | MAIL_SEEN);
-	assert_int_equal(mailbox_msg(mb, 0)->keywords, 2);
+	assert_int_equal(msg(mb, 0).keywords, 2);
 	names = mailbox_keywords(mb, &count);
 	assert_int_equal(count, 2);
 	assert_string_equal(names[1], "Work");
 	/* A flag change made by another program (a rename) is seen with
 	 * a new modseq. */
 	{
-		char *from = xasprintf("%s/%s", md, mailbox_msg(mb, 0)->name);
+		char *from = xasprintf("%s/%s", md, msg(mb, 0).name);
 		char *to = xstrdup(from);
-		uint64_t before = mailbox_msg(mb, 0)->modseq;
+		uint64_t before = msg(mb, 0).modseq;
 		struct mailbox_changes ch;
 
 		strcpy(strrchr(to, ',') + 1, "Sa");
@@ -478,14 +485,14 @@ static void test_flags_keywords(void **state)
 		sync_ok(mb, &ch);
 		assert_int_equal(ch.changed_count, 1);
 		mailbox_changes_free(&ch);
-		assert_int_equal(mailbox_msg(mb, 0)->flags, MAIL_SEEN);
-		assert_int_equal(mailbox_msg(mb, 0)->keywords, 1);
-		assert_true(mailbox_msg(mb, 0)->modseq > before);
+		assert_int_equal(msg(mb, 0).flags, MAIL_SEEN);
+		assert_int_equal(msg(mb, 0).keywords, 1);
+		assert_true(msg(mb, 0).modseq > before);
 		free(from);
 		free(to);
 	}
 	store_ok(mb, 0, '=', 0, kw2, 1);
-	assert_string_equal(strchr(mailbox_msg(mb, 0)->name, ':'), ":2,b");
+	assert_string_equal(strchr(msg(mb, 0).name, ':'), ":2,b");
 	mailbox_close(&mb);
 	testlib_rmtree(dir);
 	free(kwfile);
@@ -511,10 +518,10 @@ static void test_delivery_order(void **state)
 	free(testlib_write_file(cur, "999999999.M1P9.h,S=2:2,S", "0\n"));
 	mb = open_ok(md, "INBOX", 0);
 	assert_int_equal(mailbox_count(mb), 4);
-	assert_non_null(strstr(mailbox_msg(mb, 0)->name, "999999999.M1P9"));
-	assert_non_null(strstr(mailbox_msg(mb, 1)->name, "M99999P9"));
-	assert_non_null(strstr(mailbox_msg(mb, 2)->name, "M100000P9"));
-	assert_non_null(strstr(mailbox_msg(mb, 3)->name, "1700000001"));
+	assert_non_null(strstr(msg(mb, 0).name, "999999999.M1P9"));
+	assert_non_null(strstr(msg(mb, 1).name, "M99999P9"));
+	assert_non_null(strstr(msg(mb, 2).name, "M100000P9"));
+	assert_non_null(strstr(msg(mb, 3).name, "1700000001"));
 	mailbox_close(&mb);
 	testlib_rmtree(dir);
 	free(new);
@@ -544,14 +551,13 @@ static void test_uidlist_import(void **state)
 	mb = open_ok(md, "INBOX", 0);
 	assert_int_equal(mailbox_uidvalidity(mb), 1234567);
 	assert_int_equal(mailbox_count(mb), 3);
-	assert_int_equal(mailbox_msg(mb, 0)->uid, 3);
-	assert_int_equal(mailbox_msg(mb, 0)->flags, MAIL_SEEN);
-	assert_int_equal(mailbox_msg(mb, 0)->size, 5);
-	assert_int_equal(mailbox_msg(mb, 1)->uid, 7);
-	assert_int_equal(mailbox_msg(mb, 1)->size, 5); /* from S5 */
-	assert_int_equal(mailbox_msg(mb, 2)->uid, 20);
-	assert_int_equal(mailbox_msg(mb, 2)->flags & ~MAIL_RECENT,
-			 MAIL_FLAGGED);
+	assert_int_equal(msg(mb, 0).uid, 3);
+	assert_int_equal(msg(mb, 0).flags, MAIL_SEEN);
+	assert_int_equal(msg(mb, 0).size, 5);
+	assert_int_equal(msg(mb, 1).uid, 7);
+	assert_int_equal(msg(mb, 1).size, 5); /* from S5 */
+	assert_int_equal(msg(mb, 2).uid, 20);
+	assert_int_equal(msg(mb, 2).flags & ~MAIL_RECENT, MAIL_FLAGGED);
 	assert_int_equal(mailbox_uidnext(mb), 21);
 	mailbox_close(&mb);
 	/* Once imported, our index rules: a changed uidlist is ignored. */
@@ -559,7 +565,7 @@ static void test_uidlist_import(void **state)
 	free(p);
 	mb = open_ok(md, "INBOX", 0);
 	assert_int_equal(mailbox_uidvalidity(mb), 1234567);
-	assert_int_equal(mailbox_msg(mb, 2)->uid, 20);
+	assert_int_equal(msg(mb, 2).uid, 20);
 	mailbox_close(&mb);
 	testlib_rmtree(dir);
 	free(cur);
@@ -603,7 +609,7 @@ static void test_corrupt_index(void **state)
 	testlib_release_logs();
 	assert_true(mailbox_uidvalidity(mb) > uidv);
 	assert_int_equal(mailbox_count(mb), 2);
-	assert_int_equal(mailbox_msg(mb, 1)->uid, 2);
+	assert_int_equal(msg(mb, 1).uid, 2);
 	mailbox_close(&mb);
 	/* Garbage all through, even binary. */
 	f = fopen(ix, "w");
@@ -817,19 +823,17 @@ static void test_copy(void **state)
 	assert_int_equal(uid, 1);
 	sync_ok(b, NULL);
 	assert_int_equal(mailbox_count(b), 1);
-	assert_int_equal(mailbox_msg(b, 0)->flags & ~MAIL_RECENT, MAIL_SEEN);
-	assert_int_equal(mailbox_msg(b, 0)->keywords, 1);
-	assert_int_equal(mailbox_msg(b, 0)->size, mailbox_msg(a, 0)->size);
-	assert_int_equal(mailbox_msg(b, 0)->internal,
-			 mailbox_msg(a, 0)->internal);
+	assert_int_equal(msg(b, 0).flags & ~MAIL_RECENT, MAIL_SEEN);
+	assert_int_equal(msg(b, 0).keywords, 1);
+	assert_int_equal(msg(b, 0).size, msg(a, 0).size);
+	assert_int_equal(msg(b, 0).internal, msg(a, 0).internal);
 	mailbox_close(&a);
 	mailbox_close(&b);
 	/* The copy is a hard link of the same file. */
 	a = mailbox_open(md, "Sent", 0, &notfound, &error);
 	assert_non_null(a);
 	{
-		char *p = xasprintf("%s/%s", mailbox_path(a),
-				    mailbox_msg(a, 0)->name);
+		char *p = xasprintf("%s/%s", mailbox_path(a), msg(a, 0).name);
 		struct stat st;
 
 		assert_int_equal(stat(p, &st), 0);
@@ -837,6 +841,97 @@ static void test_copy(void **state)
 		free(p);
 	}
 	mailbox_close(&a);
+	testlib_rmtree(dir);
+	free(md);
+	free(dir);
+}
+
+/*
+ * test_shared_views - the handles of one process share the folder: each
+ * keeps its own sequence numbers, \Recent and pending reports; a message
+ * another handle expunged stays visible until the handle syncs; closing
+ * one leaves the others working; one watch serves every waiting handle
+ */
+static void test_shared_views(void **state)
+{
+	char *dir = testlib_tmpdir(), *md = xasprintf("%s/Maildir", dir);
+	struct mailbox_changes ch;
+	struct mailbox *a, *b, *c;
+	struct mailbox_msg m;
+	const char *error;
+	uint32_t uid;
+	int fd;
+
+	(void)state;
+	deliver(md, "1\n");
+	deliver(md, "2\n");
+	deliver(md, "3\n");
+	a = open_ok(md, "INBOX", 0);
+	b = open_ok(md, "INBOX", 0);
+	c = open_ok(md, "INBOX", MAILBOX_READONLY);
+	assert_int_equal(mailbox_recent_count(a), 3);
+	assert_int_equal(mailbox_recent_count(b), 0);
+	assert_int_equal(mailbox_recent_count(c), 0);
+	/* One watch for the folder, kept while anyone waits. */
+	fd = mailbox_wait_fd(a);
+	assert_true(fd >= 0);
+	assert_int_equal(mailbox_wait_fd(b), fd);
+	mailbox_wait_stop(a);
+	assert_true(fcntl(fd, F_GETFD) >= 0);
+	/* a expunges the second message, stores on the first, appends. */
+	store_ok(a, 1, '+', MAIL_DELETED, NULL, 0);
+	assert_int_equal(mailbox_expunge(a, NULL, 0, &error), 0);
+	store_ok(a, 0, '+', MAIL_ANSWERED, NULL, 0);
+	assert_int_equal(
+		mailbox_append(a, "x\n", 2, 0, NULL, 0, 0, &uid, &error), 0);
+	/* b still has it, as it was, until it syncs; its file is gone. */
+	assert_int_equal(mailbox_count(b), 3);
+	mailbox_msg(b, 1, &m);
+	assert_int_equal(m.uid, 2);
+	assert_true(m.flags & MAIL_DELETED);
+	assert_int_equal(mailbox_msg_open(b, 1), -1);
+	assert_int_equal(errno, ENOENT);
+	sync_ok(b, &ch);
+	assert_int_equal(ch.expunged_count, 1);
+	assert_int_equal(ch.expunged[0], 1);
+	assert_int_equal(ch.changed_count, 1);
+	assert_int_equal(ch.changed[0], 0);
+	assert_int_equal(ch.new_count, 1);
+	mailbox_changes_free(&ch);
+	assert_int_equal(mailbox_count(b), 3);
+	assert_int_equal(mailbox_uid(b, 2), uid);
+	assert_int_equal(mailbox_recent_count(b), 1); /* b synced it first */
+	/* c (READONLY) has not synced: still three, the old second. */
+	assert_int_equal(mailbox_uid(c, 1), 2);
+	mailbox_close(&a);
+	/* Closing a leaves b and c working. */
+	deliver(md, "4\n");
+	sync_ok(c, &ch);
+	assert_int_equal(ch.expunged_count, 1);
+	assert_int_equal(ch.new_count, 2);
+	mailbox_changes_free(&ch);
+	assert_int_equal(mailbox_recent_count(c), 0);
+	sync_ok(b, &ch);
+	assert_int_equal(ch.expunged_count, 0);
+	assert_int_equal(ch.changed_count, 0);
+	assert_int_equal(ch.new_count, 1);
+	mailbox_changes_free(&ch);
+	assert_int_equal(mailbox_count(b), 4);
+	assert_int_equal(mailbox_count(c), 4);
+	/* b's own store is not reported back to it; c is told. */
+	store_ok(b, 3, '+', MAIL_FLAGGED, NULL, 0);
+	sync_ok(b, &ch);
+	assert_int_equal(ch.changed_count, 0);
+	mailbox_changes_free(&ch);
+	sync_ok(c, &ch);
+	assert_int_equal(ch.changed_count, 1);
+	assert_int_equal(ch.changed[0], 3);
+	mailbox_changes_free(&ch);
+	fd = mailbox_msg_open(c, 3);
+	assert_true(fd >= 0);
+	close(fd);
+	mailbox_close(&c);
+	mailbox_close(&b);
 	testlib_rmtree(dir);
 	free(md);
 	free(dir);
@@ -927,7 +1022,7 @@ static void test_unchanged_dirs(void **state)
 	set_old(md);
 	sync_ok(a, NULL);
 	{
-		char *p = xasprintf("%s/%s", md, mailbox_msg(a, 0)->name);
+		char *p = xasprintf("%s/%s", md, msg(a, 0).name);
 
 		assert_int_equal(unlink(p), 0);
 		free(p);
@@ -1060,7 +1155,7 @@ static void test_concurrent(void **state)
 	mb = open_ok(md, "INBOX", 0);
 	assert_int_equal(mailbox_count(mb), 180);
 	for (size_t i = 0; i < 180; i++)
-		assert_int_equal(mailbox_msg(mb, i)->uid, i + 1);
+		assert_int_equal(msg(mb, i).uid, i + 1);
 	{
 		char *cur = xasprintf("%s/cur", md),
 		     *new = xasprintf("%s/new", md);
@@ -1118,8 +1213,7 @@ static void test_write_failure(void **state)
 		while ((e = readdir(d)) != NULL)
 			if (e->d_name[0] != '.' &&
 			    strcmp(e->d_name,
-				   strchr(mailbox_msg(a, 0)->name, '/') + 1) !=
-				    0 &&
+				   strchr(msg(a, 0).name, '/') + 1) != 0 &&
 			    (first == NULL || strcmp(e->d_name, first) < 0)) {
 				free(first);
 				first = xstrdup(e->d_name);
@@ -1137,10 +1231,9 @@ static void test_write_failure(void **state)
 	sync_ok(a, NULL);
 	assert_int_equal(mailbox_count(a), 2);
 	for (size_t i = 0; i < 2; i++) {
-		assert_int_equal(mailbox_msg(a, i)->uid, i + 1);
-		assert_int_equal(mailbox_msg(b, i)->uid, i + 1);
-		assert_string_equal(mailbox_msg(a, i)->name,
-				    mailbox_msg(b, i)->name);
+		assert_int_equal(msg(a, i).uid, i + 1);
+		assert_int_equal(msg(b, i).uid, i + 1);
+		assert_string_equal(msg(a, i).name, msg(b, i).name);
 	}
 	mailbox_close(&a);
 	mailbox_close(&b);
@@ -1186,9 +1279,9 @@ static void test_large(void **state)
 	mb = open_ok(md, "INBOX", 0);
 	t1 = now_ms();
 	assert_int_equal(mailbox_count(mb), n);
-	assert_int_equal(mailbox_msg(mb, 0)->size, 100);
-	assert_int_equal(mailbox_msg(mb, n - 1)->uid, n);
-	assert_int_equal(mailbox_msg(mb, n - 1)->size, 100 + n - 1);
+	assert_int_equal(msg(mb, 0).size, 100);
+	assert_int_equal(msg(mb, n - 1).uid, n);
+	assert_int_equal(msg(mb, n - 1).size, 100 + n - 1);
 	mailbox_close(&mb);
 	snprintf(name, sizeof(name), "%s/%zu.M%zuP1.host,S=%zu:2,S", cur,
 		 (size_t)1700000000, (size_t)0, (size_t)100);
@@ -1202,7 +1295,7 @@ static void test_large(void **state)
 	print_message("first open %.1f ms, second %.1f ms (%zu messages)\n",
 		      t1 - t0, now_ms() - t2, n);
 	assert_int_equal(mailbox_count(mb), n);
-	assert_true(mailbox_msg(mb, 0)->internal != 12345);
+	assert_true(msg(mb, 0).internal != 12345);
 	t2 = now_ms();
 	sync_ok(mb, NULL);
 	print_message("sync %.1f ms\n", now_ms() - t2);
@@ -1220,7 +1313,7 @@ static void test_large(void **state)
 	mailbox_close(&mb);
 	mb = open_ok(md, "INBOX", 0);
 	assert_int_equal(mailbox_count(mb), n / 2);
-	assert_int_equal(mailbox_msg(mb, 0)->uid, 2);
+	assert_int_equal(msg(mb, 0).uid, 2);
 	mailbox_close(&mb);
 	alarm(0);
 	testlib_rmtree(dir);
@@ -1244,6 +1337,7 @@ int main(void)
 		cmocka_unit_test(test_many_folders),
 		cmocka_unit_test(test_copy),
 		cmocka_unit_test(test_wait_fd),
+		cmocka_unit_test(test_shared_views),
 		cmocka_unit_test(test_unchanged_dirs),
 		cmocka_unit_test(test_store_many),
 		cmocka_unit_test(test_write_failure),
