@@ -16,8 +16,13 @@ Facteur/Postfix ratios.
 
 usage: bench_smtp_in.py BASE [--n 5000] [--conc 1,10,50] [--reps 3]
                         [--mode persist|perconn] [--out FILE]
+                        [--only facteur|postfix] [--facteur-port 2526]
+                        [--quiet-wait 300]
 BASE holds the anchors' Postfix (bench/run.sh starts it) and Facteur
-(bench/facteur_up.sh).
+(bench/facteur_up.sh).  --only runs one of them (the ratios are then not
+printed); --facteur-port matches facteur_up.sh's SMTP_PORT.  Each run
+also reports the CPU per message of each program in the tree ("programs",
+by process name; a reaped child's CPU counts for its parent).
 """
 
 import argparse
@@ -32,17 +37,31 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402
 
 
-def targets(base):
-    pf_pid = int(open(os.path.join(base, "postfix/queue/pid/master.pid")).read().split()[0])
-    fa_pid = int(open(os.path.join(base, "facteur/var/lib/facteur/master.pid")).read().split()[0])
-    return [
-        dict(name="postfix", port=2525, pid=pf_pid,
-             maildir=os.path.join(base, "mail/example.test/user1"),
-             queue=os.path.join(base, "postfix/queue")),
-        dict(name="facteur", port=2526, pid=fa_pid,
-             maildir=os.path.join(base, "facteur/mail/example.test/user1"),
-             queue=os.path.join(base, "facteur/var/spool/facteur")),
-    ]
+def targets(a):
+    base = a.base
+    ts = []
+    if a.only in (None, "postfix"):
+        pf_pid = int(open(os.path.join(base, "postfix/queue/pid/master.pid")).read().split()[0])
+        ts.append(dict(name="postfix", port=2525, pid=pf_pid,
+                       maildir=os.path.join(base, "mail/example.test/user1"),
+                       queue=os.path.join(base, "postfix/queue")))
+    if a.only in (None, "facteur"):
+        fa_pid = int(open(os.path.join(base, "facteur/var/lib/facteur/master.pid")).read().split()[0])
+        ts.append(dict(name="facteur", port=a.facteur_port, pid=fa_pid,
+                       maildir=os.path.join(base, "facteur/mail/example.test/user1"),
+                       queue=os.path.join(base, "facteur/var/spool/facteur")))
+    return ts
+
+
+def per_program(s0, s1, root):
+    """CPU ms per message of each program in the tree (by process name)."""
+    out = {}
+    for pid in benchlib._tree(s1, root):
+        c0, cc0 = (s0[pid][1], s0[pid][2]) if pid in s0 else (0.0, 0.0)
+        d = (s1[pid][1] - c0) + (s1[pid][2] - cc0)
+        name = benchlib.comm(pid) or "?"
+        out[name] = out.get(name, 0.0) + d
+    return out
 
 
 def queued(qdir):
@@ -62,7 +81,7 @@ def one_run(a, t, conc):
     while queued(t["queue"]) and time.monotonic() < deadline:
         time.sleep(0.1)
     subprocess.run(["sync"])
-    quiet = benchlib.wait_quiet()
+    quiet = benchlib.wait_quiet(max_wait=a.quiet_wait)
     cmd = ["smtp-source"] + (["-d"] if a.mode == "persist" else []) + [
         "-s", str(conc), "-m", str(a.n), "-l", "4096", "-M", "client.example.test",
         "-f", "bench@example.test", "-t", "user1@example.test", "127.0.0.1:%d" % t["port"]]
@@ -79,7 +98,9 @@ def one_run(a, t, conc):
     t2 = time.monotonic()
     s1 = benchlib.snapshot()
     cpu = benchlib.tree_cpu(s0, s1, t["pid"])
-    return dict(target=t["name"], conc=conc, mode=a.mode, n=a.n, rc=proc.returncode,
+    progs = {k: round(1000 * v / a.n, 3) for k, v in per_program(s0, s1, t["pid"]).items()
+             if v > 0}
+    return dict(programs=progs, target=t["name"], conc=conc, mode=a.mode, n=a.n, rc=proc.returncode,
                 err=proc.stderr.decode(errors="replace")[-300:], delivered=count,
                 accept_mps=round(a.n / (t1 - t0), 1), deliver_mps=round(a.n / (t2 - t0), 1),
                 cpu_s=round(cpu, 2), cpu_ms_per_msg=round(1000 * cpu / a.n, 3),
@@ -94,16 +115,32 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--mode", default="persist", choices=["persist", "perconn"])
     ap.add_argument("--out")
+    ap.add_argument("--quiet-wait", type=float, default=300,
+                    help="seconds to wait at most for a quiet machine")
+    ap.add_argument("--only", choices=["facteur", "postfix"])
+    ap.add_argument("--facteur-port", type=int, default=2526)
     a = ap.parse_args()
     concs = [int(c) for c in a.conc.split(",")]
     runs = []
     for rep in range(a.reps):
         for conc in concs:
-            for t in targets(a.base):
+            for t in targets(a):
                 r = one_run(a, t, conc)
                 r["rep"] = rep + 1
                 print(json.dumps(r), flush=True)
                 runs.append(r)
+    if a.only:
+        print("\n| mode | C | %s msg/s (delivered) | CPU ms/msg |" % a.only)
+        print("|---|---|---|---|")
+        for conc in concs:
+            rs = [r for r in runs if r["conc"] == conc]
+            print("| %s | %d | %.0f | %.2f |" % (
+                a.mode, conc, statistics.median(r["deliver_mps"] for r in rs),
+                statistics.median(r["cpu_ms_per_msg"] for r in rs)))
+        if a.out:
+            with open(a.out, "w") as f:
+                json.dump(runs, f, indent=1)
+        return
     print("\n| mode | C | Postfix msg/s (delivered) | Facteur msg/s (delivered) | ratio | "
           "Postfix CPU ms/msg | Facteur CPU ms/msg | ratio |")
     print("|---|---|---|---|---|---|---|---|")

@@ -58,6 +58,15 @@ def tree_cpu(a, b, root):
     return total
 
 
+def comm(pid):
+    """The process's name (/proc/PID/comm), or None once it is gone."""
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
 def tree_pids(root):
     return _tree(snapshot(), root)
 

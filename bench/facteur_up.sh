@@ -8,12 +8,17 @@
 # BASE/facteur/mail/example.test/userN/ owned by vmail when run as root,
 # SMTP on 127.0.0.1:2526, IMAP on 127.0.0.1:1144 and POP3 on
 # 127.0.0.1:1111 when those programs are built, plain text, no TLS.
-# Everything that affects speed is Facteur's default.
+# Everything that affects speed is Facteur's default.  The environment
+# variables SMTP_PORT, IMAP_PORT and POP3_PORT move the listeners, so that
+# two instances can run on one machine.
 set -eu
 base=${1:?usage: facteur_up.sh BASE [BUILD]}
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${2:-$top/build/bench}
 inst=$base/facteur
+smtp_port=${SMTP_PORT:-2526}
+imap_port=${IMAP_PORT:-1144}
+pop3_port=${POP3_PORT:-1111}
 facteur=$inst/usr/sbin/facteur
 
 [ -x "$facteur" ] && "$facteur" stop >/dev/null 2>&1 || true
@@ -77,7 +82,7 @@ CF
 
 d=$inst/usr/libexec/facteur
 {
-	echo "127.0.0.1:2526 inet n - n - - smtpd"
+	echo "127.0.0.1:$smtp_port inet n - n - - smtpd"
 	echo "pickup unix n - n 60 1 pickup"
 	echo "qmgr unix n - n 300 1 qmgr"
 	echo "local unix - n n - - local"
@@ -85,11 +90,11 @@ d=$inst/usr/libexec/facteur
 	[ -x "$d/smtp" ] && echo "smtp unix - - n - - smtp"
 	[ -x "$d/anvil" ] && echo "anvil unix - - n - 1 anvil"
 	if [ -x "$d/imap-login" ] && [ -x "$d/imapd" ]; then
-		echo "127.0.0.1:1144 inet n - n - - imap-login -o imapd_disable_plaintext_auth=no"
+		echo "127.0.0.1:$imap_port inet n - n - - imap-login -o imapd_disable_plaintext_auth=no"
 		echo "imapd unix - n n - - imapd"
 	fi
 	if [ -x "$d/pop3-login" ] && [ -x "$d/pop3d" ]; then
-		echo "127.0.0.1:1111 inet n - n - - pop3-login -o pop3d_disable_plaintext_auth=no"
+		echo "127.0.0.1:$pop3_port inet n - n - - pop3-login -o pop3d_disable_plaintext_auth=no"
 		echo "pop3d unix - n n - - pop3d"
 	fi
 } >"$conf/master.cf"

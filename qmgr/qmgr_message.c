@@ -326,6 +326,7 @@ static void finish(struct qmgr_msg *msg)
 		null_sender ? qm->bounce_lifetime : qm->max_lifetime;
 	bool expired = qmgr_message_age(msg) > (double)lifetime;
 	bool was_full = (long long)qm->msg_count >= qm->active_limit;
+	bool removed = false; /* the file is gone, marks are moot */
 	const char *error;
 
 	/* 0: untouched (already done in the file), else the new status. */
@@ -361,13 +362,29 @@ static void finish(struct qmgr_msg *msg)
 		for (size_t i = 0; i < notice_count; i++)
 			state[msg->dests[notice[i]].rcpt] = QFILE_RCPT_PENDING;
 	}
-	for (size_t i = 0; i < q->rcpt_count; i++) {
-		if (state[i] == QFILE_RCPT_PENDING) {
+	for (size_t i = 0; i < q->rcpt_count; i++)
+		if (state[i] == QFILE_RCPT_PENDING)
 			pending++;
-		} else if (state[i] != 0 &&
-			   qfile_mark_recipient(q->fd,
-						q->rcpts[i].status_offset,
-						state[i], &error) < 0) {
+	/*
+	 * Nothing left to do: remove the file without marking it first.
+	 * The marks would cost an fdatasync() in this single event loop for
+	 * every message; what they protect against (a crash of the machine
+	 * that undoes the unlink) means delivering again, which the queue
+	 * allows (at least once, never lost).  Only when the unlink fails
+	 * do the marks go in, so that the file left behind is not delivered
+	 * again.
+	 */
+	if (pending == 0) {
+		if (unlink(msg->path) < 0)
+			log_warn("%s: remove %s: %m", msg->id, msg->path);
+		else
+			removed = true;
+	}
+	for (size_t i = 0; i < q->rcpt_count && !removed; i++) {
+		if (state[i] == 0 || state[i] == QFILE_RCPT_PENDING)
+			continue;
+		if (qfile_mark_recipient(q->fd, q->rcpts[i].status_offset,
+					 state[i], &error) < 0) {
 			log_warn("%s: mark recipient %s: %s", msg->id,
 				 q->rcpts[i].address, error);
 			pending++;
@@ -377,9 +394,7 @@ static void finish(struct qmgr_msg *msg)
 		delay_notice(msg, state);
 	unlink_msg(msg);
 	if (pending == 0) {
-		if (unlink(msg->path) < 0)
-			log_warn("%s: remove %s: %m", msg->id, msg->path);
-		else
+		if (removed)
 			log_info("%s: removed", msg->id);
 		qmgr_defer_remove_logs(qm, msg->id);
 	} else {

@@ -32,9 +32,11 @@
  *
  *	The reader is one loop over the records that reads through a
  *	"source": a descriptor read with pread(2) or a buffer in memory (the
- *	fuzzing target), with the same checks for both.  Content records
- *	are only located, never read: a delivery agent streams them later
- *	with qfile_content_pread().
+ *	fuzzing target), with the same checks for both.  A descriptor is
+ *	read through an 8 KiB window, so the envelope and end marker of a
+ *	small message take one pread(2), not two per record.  Content
+ *	records are only located, never read: a delivery agent streams them
+ *	later with qfile_content_pread().
  *
  * DIAGNOSTICS
  *	Functions return -1 (the reader: a QFILE_ERR_* code) with *error_r
@@ -709,43 +711,91 @@ void qfile_writer_free(struct qfile_writer **wp)
 
 /* ------------------------------------------------------------ reader */
 
+/*
+ * How much of a descriptor source one read brings in.  A typical queue
+ * file's envelope, the record headers after it and its end marker fit,
+ * so a small message is parsed with one pread(2) instead of two per
+ * record; longer records are read directly.
+ */
+#define SOURCE_WINDOW 8192
+
 /* Where records come from: a descriptor or a buffer of size bytes. */
 struct source {
 	int fd;
 	const unsigned char *buf;
 	uint64_t size;
+	uint64_t win_off; /* file offset of win[0] */
+	size_t win_len;	  /* bytes of win that hold file data */
+	unsigned char win[SOURCE_WINDOW];
 };
 
-/* source_read - len bytes at off (the caller checked they are there) */
-static int source_read(const struct source *src, uint64_t off, void *dst,
-		       size_t len, const char **error_r)
+/* pread_full - up to len bytes at off; fewer only at end of file */
+static ssize_t pread_full(int fd, unsigned char *p, size_t len, uint64_t off)
 {
-	unsigned char *p = dst;
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n =
+			pread(fd, p + done, len - done, (off_t)(off + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+/* source_short - the error for a read that came back short or failed */
+static int source_short(ssize_t n, uint64_t off, const char **error_r)
+{
+	if (n < 0) {
+		*error_r = set_error("read queue file: %s", strerror(errno));
+		return QFILE_ERR_SYSTEM;
+	}
+	*error_r = set_error("queue file shrank while being read, at offset "
+			     "%llu",
+			     (unsigned long long)(off + (uint64_t)n));
+	return QFILE_ERR_INCOMPLETE;
+}
+
+/* source_read - len bytes at off (the caller checked they are there) */
+static int source_read(struct source *src, uint64_t off, void *dst, size_t len,
+		       const char **error_r)
+{
+	uint64_t want;
+	ssize_t n;
 
 	if (src->buf != NULL) {
 		memcpy(dst, src->buf + off, len);
 		return 0;
 	}
-	while (len > 0) {
-		ssize_t n = pread(src->fd, p, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			*error_r = set_error("read queue file: %s",
-					     strerror(errno));
-			return QFILE_ERR_SYSTEM;
-		}
-		if (n == 0) {
-			*error_r = set_error("queue file shrank while being "
-					     "read, at offset %llu",
-					     (unsigned long long)off);
-			return QFILE_ERR_INCOMPLETE;
-		}
-		p += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
+	/* In the window: no system call. */
+	if (off >= src->win_off && len <= src->win_len &&
+	    off - src->win_off <= src->win_len - len) {
+		memcpy(dst, src->win + (off - src->win_off), len);
+		return 0;
 	}
+	if (len > sizeof(src->win)) {
+		if ((n = pread_full(src->fd, dst, len, off)) != (ssize_t)len)
+			return source_short(n, off, error_r);
+		return 0;
+	}
+	/* Refill the window from off, as far as the file goes. */
+	want = src->size - off;
+	if (want > sizeof(src->win))
+		want = sizeof(src->win);
+	src->win_off = off;
+	src->win_len = 0;
+	if ((n = pread_full(src->fd, src->win, (size_t)want, off)) < 0)
+		return source_short(n, off, error_r);
+	src->win_len = (size_t)n;
+	if ((size_t)n < len)
+		return source_short(n, off, error_r);
+	memcpy(dst, src->win, len);
 	return 0;
 }
 
@@ -1070,8 +1120,8 @@ static int parse_end(struct parser *p, const unsigned char *data,
 }
 
 /* parse_record - check and take in the record at p->off */
-static int parse_record(struct parser *p, const struct source *src,
-			uint64_t *next_r, const char **error_r)
+static int parse_record(struct parser *p, struct source *src, uint64_t *next_r,
+			const char **error_r)
 {
 	unsigned char *data = p->data;
 	unsigned char hdr[QFILE_REC_HEADER_SIZE];
@@ -1135,7 +1185,7 @@ static int parse_record(struct parser *p, const struct source *src,
 }
 
 /* parse - read a whole queue file from src */
-static int parse(const struct source *src, const struct qfile_limits *limits,
+static int parse(struct source *src, const struct qfile_limits *limits,
 		 struct qfile **q_r, const char **error_r)
 {
 	struct parser p;
@@ -1179,16 +1229,22 @@ int qfile_read_buf(const void *data, size_t size,
 		   const char **error_r)
 {
 	static const unsigned char empty[1];
-	struct source src = {-1, size > 0 ? data : empty, size};
+	struct source *src = xcalloc(1, sizeof(*src));
+	int ret;
 
-	return parse(&src, limits, q_r, error_r);
+	src->fd = -1;
+	src->buf = size > 0 ? data : empty;
+	src->size = size;
+	ret = parse(src, limits, q_r, error_r);
+	free(src);
+	return ret;
 }
 
 /* qfile_read_fd - parse the queue file open on fd */
 int qfile_read_fd(int fd, const struct qfile_limits *limits, struct qfile **q_r,
 		  const char **error_r)
 {
-	struct source src = {fd, NULL, 0};
+	struct source *src;
 	struct stat st;
 	int ret;
 
@@ -1200,9 +1256,12 @@ int qfile_read_fd(int fd, const struct qfile_limits *limits, struct qfile **q_r,
 		*error_r = "queue file is not a regular file";
 		return QFILE_ERR_CORRUPT;
 	}
-	src.size = (uint64_t)st.st_size;
-	if ((ret = parse(&src, limits, q_r, error_r)) == 0)
+	src = xcalloc(1, sizeof(*src));
+	src->fd = fd;
+	src->size = (uint64_t)st.st_size;
+	if ((ret = parse(src, limits, q_r, error_r)) == 0)
 		(*q_r)->fd = fd;
+	free(src);
 	return ret;
 }
 

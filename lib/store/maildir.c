@@ -111,30 +111,6 @@ int maildir_unique_name(char *buf, size_t size)
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
-/* open_dir - open (making it when missing) name under at */
-static int open_dir(int at, const char *name, const char *shown,
-		    unsigned int flags, const char **error_r)
-{
-	int oflags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
-	int fd;
-
-	if (flags & MAILDIR_NO_SYMLINK)
-		oflags |= O_NOFOLLOW;
-	if (mkdirat(at, name, 0700) < 0 && errno != EEXIST) {
-		*error_r = set_error("create maildir %s: %m", shown);
-		return -1;
-	}
-	if ((fd = openat(at, name, oflags)) < 0) {
-		*error_r = errno == ELOOP || errno == ENOTDIR
-				   ? set_error("open maildir %s: not a "
-					       "directory or a symlink",
-					       shown)
-				   : set_error("open maildir %s: %m", shown);
-		return -1;
-	}
-	return fd;
-}
-
 /* make_parents - mkdir -p for the directories above path */
 static int make_parents(const char *path, const char **error_r)
 {
@@ -153,6 +129,39 @@ static int make_parents(const char *path, const char **error_r)
 	}
 	free(copy);
 	return 0;
+}
+
+/*
+ * open_dir - open name under at, making it (and, for a path from the
+ * current directory, its parents) only when it is missing: a delivery
+ * into an existing Maildir costs one open per directory, no mkdir.
+ */
+static int open_dir(int at, const char *name, const char *shown,
+		    unsigned int flags, const char **error_r)
+{
+	int oflags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+	int fd;
+
+	if (flags & MAILDIR_NO_SYMLINK)
+		oflags |= O_NOFOLLOW;
+	if ((fd = openat(at, name, oflags)) < 0 && errno == ENOENT) {
+		if (at == AT_FDCWD && make_parents(name, error_r) < 0)
+			return -1;
+		if (mkdirat(at, name, 0700) < 0 && errno != EEXIST) {
+			*error_r = set_error("create maildir %s: %m", shown);
+			return -1;
+		}
+		fd = openat(at, name, oflags);
+	}
+	if (fd < 0) {
+		*error_r = errno == ELOOP || errno == ENOTDIR
+				   ? set_error("open maildir %s: not a "
+					       "directory or a symlink",
+					       shown)
+				   : set_error("open maildir %s: %m", shown);
+		return -1;
+	}
+	return fd;
 }
 
 /* out_flush - write what is buffered */
@@ -264,8 +273,6 @@ int maildir_deliver(const char *dir, const struct maildir_msg *msg,
 	while (dirlen > 1 && dir[dirlen - 1] == '/')
 		dirlen--;
 	shown = xstrndup(dir, dirlen);
-	if (make_parents(shown, error_r) < 0)
-		goto out;
 	if ((top = open_dir(AT_FDCWD, shown, shown, flags, error_r)) < 0)
 		goto out;
 	{

@@ -169,10 +169,31 @@ void log_to_fd(int fd)
 	lg.sink = SINK_FD;
 }
 
+/*
+ * short_host - the short host name, looked up once per process: it was a
+ * uname(2) for every line, and a process logs a few lines per message.
+ */
+static const char *short_host(void)
+{
+	static char host[256];
+	static bool looked_up;
+
+	if (!looked_up) {
+		looked_up = true;
+		if (gethostname(host, sizeof(host)) != 0)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		/* syslog shows the short host name. */
+		host[strcspn(host, ".")] = '\0';
+	}
+	return host;
+}
+
 /* log_format_file_line - a line as syslog would have written it */
 size_t log_format_file_line(char *buf, size_t size, const char *text)
 {
-	char stamp[32], host[256];
+	char stamp[32];
+	const char *host = short_host();
 	time_t now = time(NULL);
 	struct tm tm;
 	int n;
@@ -180,11 +201,6 @@ size_t log_format_file_line(char *buf, size_t size, const char *text)
 	if (localtime_r(&now, &tm) == NULL ||
 	    strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm) == 0)
 		snprintf(stamp, sizeof(stamp), "Jan  1 00:00:00");
-	if (gethostname(host, sizeof(host)) != 0)
-		snprintf(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
-	/* syslog shows the short host name. */
-	host[strcspn(host, ".")] = '\0';
 	n = snprintf(buf, size, "%s %s %s[%ld]: %s\n", stamp, host, lg.ident,
 		     (long)getpid(), text);
 	if (n < 0) {

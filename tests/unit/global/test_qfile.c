@@ -349,6 +349,69 @@ static void test_mark_recipient(void **state)
 	free(dir);
 }
 
+/*
+ * test_window - a descriptor is read through a window of a few KiB: an
+ * envelope of many KiB, with records across the window's edges, and the
+ * records after 200 KiB of content parse from a descriptor exactly as
+ * from memory.
+ */
+static void test_window(void **state)
+{
+	char *dir = testlib_tmpdir();
+	struct qfile_writer *w;
+	struct qfile *qf = NULL, *qb = NULL;
+	const char *error = NULL;
+	char long_value[3000];
+	size_t content_len = 200 * 1024, len;
+	char *content = xmalloc(content_len);
+	unsigned char *buf;
+	char *path;
+
+	(void)state;
+	memset(long_value, 'v', sizeof(long_value) - 1);
+	long_value[sizeof(long_value) - 1] = '\0';
+	for (size_t i = 0; i < content_len; i++)
+		content[i] = (char)('a' + i % 26);
+	w = qfile_writer_create(dir, NULL, &error);
+	assert_non_null(w);
+	assert_int_equal(qfile_write_sender(w, "a@example.org", &error), 0);
+	assert_int_equal(qfile_write_attr(w, "envid", long_value, &error), 0);
+	for (int i = 0; i < 700; i++) {
+		char rcpt[64];
+
+		snprintf(rcpt, sizeof(rcpt), "recipient-%d@example.com", i);
+		assert_int_equal(
+			qfile_write_recipient(w, rcpt, NULL, 0, &error), 0);
+	}
+	assert_int_equal(qfile_write_content(w, content, content_len, &error),
+			 0);
+	assert_int_equal(qfile_commit(w, NULL, 0, &error), 0);
+	path = xstrdup(qfile_writer_path(w));
+	qfile_writer_free(&w);
+
+	buf = slurp(path, &len);
+	assert_true(len > 3 * 8192 + content_len);
+	assert_int_equal(qfile_read_buf(buf, len, NULL, &qb, &error), 0);
+	assert_int_equal(qfile_open(path, false, NULL, &qf, &error), 0);
+	assert_int_equal(qf->rcpt_count, 700);
+	assert_int_equal(qf->rcpt_count, qb->rcpt_count);
+	for (size_t i = 0; i < qf->rcpt_count; i++) {
+		assert_string_equal(qf->rcpts[i].address, qb->rcpts[i].address);
+		assert_true(qf->rcpts[i].status_offset ==
+			    qb->rcpts[i].status_offset);
+	}
+	assert_string_equal(qfile_attr(qf, "envid"), long_value);
+	assert_true(qf->content_size == content_len);
+	assert_int_equal(qf->segment_count, qb->segment_count);
+	qfile_free(&qf);
+	qfile_free(&qb);
+	free(buf);
+	free(content);
+	free(path);
+	testlib_rmtree(dir);
+	free(dir);
+}
+
 static void test_truncated_everywhere(void **state)
 {
 	char *dir = testlib_tmpdir();
@@ -721,6 +784,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_large_chunked),
 		cmocka_unit_test(test_mark_recipient),
+		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_truncated_everywhere),
 		cmocka_unit_test(test_corrupt),
 		cmocka_unit_test(test_abort),
