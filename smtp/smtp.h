@@ -31,6 +31,8 @@ struct tls_conn;
 
 /* The most recipients one request may carry (qmgr sends fewer). */
 #define SMTP_RCPT_MAX 1000
+/* Queue file bytes read, and encoded bytes written, at a time. */
+#define SMTP_CONTENT_CHUNK 65536
 /* Text kept of one reply for logs and notices. */
 #define SMTP_TEXT_MAX 1000
 

@@ -27,6 +27,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +94,7 @@ static int connect_addr(const struct dns_addr *da, unsigned port,
 	int fd, err = 0;
 	socklen_t errlen = sizeof(err);
 	struct pollfd pfd;
+	int one = 1;
 
 	if (da->family == AF_INET) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
@@ -114,6 +116,10 @@ static int connect_addr(const struct dns_addr *da, unsigned port,
 		snprintf(why, why_size, "%s", strerror(errno));
 		return -1;
 	}
+	/* Every write is a whole command group or the content with its
+	 * dot, followed by a wait for the reply: Nagle would only hold
+	 * the tail of a write back until the peer's delayed ACK. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (connect(fd, (struct sockaddr *)&ss, len) == 0)
 		return fd;
 	if (errno != EINPROGRESS) {

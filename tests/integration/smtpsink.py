@@ -52,6 +52,7 @@ class Session:
         self.auth = None          # (mechanism, user) after success
         self.commands = []        # every command line, in order
         self.raw = b""            # every byte received (after TLS)
+        self.reads = []           # the same bytes, one item per recv()
         self.transactions = []
         self.closed = False
 
@@ -326,6 +327,7 @@ class _Conn:
         if not data:
             raise _Closed()
         self.sess.raw += data
+        self.sess.reads.append(data)
         self.buf += data
 
     def line(self):

@@ -305,6 +305,24 @@ def test_mx_pipelining_exact_bytes():
         s.stop()
 
 
+def test_content_and_dot_in_one_write():
+    """The final dot goes out with the content, not in a write of its own
+    (which Nagle would hold back until the server's delayed ACK)."""
+    s = sink(ext=["PIPELINING"])
+    try:
+        for i in range(3):
+            qid = ENV.inject("alice@example.test", ["x@example.test"],
+                             message("one write %d" % i, "x" * 3000 + "\r\n"))
+            (r,) = ENV.deliver(qid, "example.test:%d" % PORT)
+            assert r["status"] == "sent", r
+        ends = [d for d in s.sessions[0].reads if d.endswith(b"\r\n.\r\n")]
+        assert len(ends) == 3, [d[-16:] for d in s.sessions[0].reads]
+        for d in ends:
+            assert d.startswith(b"From: alice@example.test"), d[:64]
+    finally:
+        s.stop()
+
+
 def test_null_sender():
     """A notice (sender <>) goes out as MAIL FROM:<>."""
     s = sink(ext=["PIPELINING", "SIZE 100000"])
@@ -992,6 +1010,7 @@ def main():
     try:
         ft.run_tests([
             test_mx_pipelining_exact_bytes,
+            test_content_and_dot_in_one_write,
             test_null_sender,
             test_large_message_exact_bytes,
             test_rcpt_replies_each_recipient,
