@@ -11,8 +11,9 @@
  *	by master as well; exactly one process).  On start it resumes the
  *	messages left in active/ by a previous run (recipients still
  *	pending), then scans incoming/ and the due part of deferred/.
- *	Every wakeup scans incoming/ (and deferred/ on the queue_run_delay
- *	timer).  Messages move into active/ up to qmgr_message_active_limit;
+ *	Every wakeup scans incoming/, and deferred/ at most once per
+ *	second (a wakeup per committed message would otherwise walk all of
+ *	deferred/ each time); the queue_run_delay timer scans deferred/ too.  Messages move into active/ up to qmgr_message_active_limit;
  *	see qmgr_message.c for what happens to each.
  *
  *	Everything runs in one libevent loop: requests to the delivery
@@ -38,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "alloc.h"
 #include "config.h"
@@ -47,16 +49,54 @@
 #include "resolve.h"
 #include "server.h"
 
-/* scan_cb - the scan asked for by a wakeup or a new bounce */
+/* mono_now - seconds on the monotonic clock */
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * scan_cb - the scan asked for by a wakeup or a new bounce.  Every
+ * commit into incoming/ sends a wakeup, so under load there are
+ * hundreds a second; deferred/ (a walk of its hash subdirectories)
+ * is scanned at most once per QMGR_DEFERRED_SCAN_GAP, and a wakeup that
+ * comes sooner gets its deferred/ scan when the gap is over.
+ */
 static void scan_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct qmgr *qm = arg;
 	bool deferred = qm->scan_deferred;
+	double now = mono_now();
 
 	(void)fd;
 	(void)what;
 	qm->scan_deferred = false;
+	if (deferred && qm->deferred_scanned > 0 &&
+	    now - qm->deferred_scanned < QMGR_DEFERRED_SCAN_GAP) {
+		double wait =
+			qm->deferred_scanned + QMGR_DEFERRED_SCAN_GAP - now;
+		struct timeval tv = {
+			(time_t)wait,
+			(suseconds_t)((wait - (time_t)wait) * 1e6)};
+
+		deferred = false;
+		if (!evtimer_pending(qm->deferred_timer, NULL))
+			evtimer_add(qm->deferred_timer, &tv);
+	}
+	if (deferred)
+		qm->deferred_scanned = now;
 	qmgr_scan(qm, deferred);
+}
+
+/* deferred_cb - the deferred/ scan a wakeup had to wait for */
+static void deferred_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	qmgr_schedule_scan(arg, true);
 }
 
 /* run_cb - queue_run_delay: look at deferred/ again */
@@ -131,7 +171,9 @@ static void qmgr_init(struct server *srv)
 	qmgr_transport_init(qm);
 	qm->scan_event = evtimer_new(qm->base, scan_cb, qm);
 	qm->run_timer = evtimer_new(qm->base, run_cb, qm);
-	if (qm->scan_event == NULL || qm->run_timer == NULL)
+	qm->deferred_timer = evtimer_new(qm->base, deferred_cb, qm);
+	if (qm->scan_event == NULL || qm->run_timer == NULL ||
+	    qm->deferred_timer == NULL)
 		log_fatal("evtimer_new failed");
 	qmgr_ensure_dirs(qm);
 	qmgr_scan_active(qm);
@@ -159,6 +201,8 @@ static void qmgr_exit(struct server *srv)
 		event_free(qm->scan_event);
 	if (qm->run_timer != NULL)
 		event_free(qm->run_timer);
+	if (qm->deferred_timer != NULL)
+		event_free(qm->deferred_timer);
 	resolver_free(&qm->res);
 }
 

@@ -35,6 +35,8 @@ struct qfile;
 /* virtual_alias_maps nesting and fan-out limits (Postfix: 100, 1000). */
 #define QMGR_VALIAS_DEPTH_MAX	100
 #define QMGR_VALIAS_TARGETS_MAX 1000
+/* Wakeups scan deferred/ at most once per this many seconds. */
+#define QMGR_DEFERRED_SCAN_GAP 1.0
 /* A delivery agent that says nothing for this long is given up on. */
 #define QMGR_AGENT_TIMEOUT 3600
 
@@ -118,9 +120,11 @@ struct qmgr {
 	struct qmgr_queue *queues; /* one per transport + next hop */
 	unsigned busy;		   /* requests in flight */
 	bool dispatching, redispatch;
-	struct event *run_timer;  /* queue_run_delay: due deferred/ */
-	struct event *scan_event; /* a scan soon (wakeup, bounce) */
-	bool scan_deferred;	  /* the next scan includes deferred/ */
+	struct event *run_timer;      /* queue_run_delay: due deferred/ */
+	struct event *scan_event;     /* a scan soon (wakeup, bounce) */
+	bool scan_deferred;	      /* the next scan includes deferred/ */
+	struct event *deferred_timer; /* a deferred/ scan put off */
+	double deferred_scanned;      /* monotonic time of the last one */
 };
 
 /* qmgr.c */
