@@ -596,7 +596,6 @@ static int show(struct queue_ctx *qc, const char *id)
 	printf("*** ENVELOPE RECORDS %s/%s ***\n", queue, id);
 	show_envelope(q);
 	printf("*** MESSAGE CONTENTS %s/%s ***\n", queue, id);
-	fflush(stdout);
 	status = show_content(q, id) < 0 ? 1 : 0;
 	printf("*** MESSAGE FILE END %s/%s ***\n", queue, id);
 	qfile_free(&q);

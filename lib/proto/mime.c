@@ -968,13 +968,13 @@ static int render_ext(const struct mime_part *p, unsigned flags,
  * BODYSTRUCTURE as any other part has (and as Dovecot sends it). */
 static int empty_body(int extended, struct strbuf *out)
 {
-	return strbuf_append_str(out,
-				 extended ? "(\"text\" \"plain\" "
-					    "(\"charset\" \"us-ascii\") NIL "
-					    "NIL \"7bit\" 0 0 NIL NIL NIL NIL)"
-					  : "(\"text\" \"plain\" "
-					    "(\"charset\" \"us-ascii\") NIL "
-					    "NIL \"7bit\" 0 0)");
+	int rc = strbuf_append_str(out, "(\"text\" \"plain\" (\"charset\" "
+					"\"us-ascii\") NIL NIL \"7bit\" 0 0");
+
+	if (extended)
+		rc |= strbuf_append_str(out, " NIL NIL NIL NIL");
+	rc |= strbuf_append_char(out, ')');
+	return rc;
 }
 
 /* mime_render_part - body (RFC 3501 §9 grammar) */
