@@ -59,10 +59,14 @@ def master_pid(s):
 
 
 def empty_maildir(d):
+    """Leave d as a Maildir never opened: empty new/cur/tmp, nothing else
+    (no index, no folders such as the .Junk a first login creates)."""
     for e in os.scandir(d):
-        if e.is_dir(follow_symlinks=False):
+        if e.name in ("new", "cur", "tmp") and e.is_dir(follow_symlinks=False):
             for f in os.scandir(e.path):
                 os.unlink(f.path)
+        elif e.is_dir(follow_symlinks=False):
+            shutil.rmtree(e.path)
         else:
             os.unlink(e.path)
 
