@@ -12,15 +12,16 @@
  *      lines, then the content with CRLF turned into LF (Maildir files
  *      use LF, as Dovecot and Postfix write them; the queue holds the
  *      message as SMTP carried it), fsync and close;
- *   4. link it into new/ as the same name plus ",S=<size>,W=<vsize>"
+ *   4. rename it into new/ as the same name plus ",S=<size>,W=<vsize>"
  *      (the file's size, and its size with CRLF line ends, as Dovecot's
  *      LDA names them: Dovecot, imapd and pop3d read both from the name
- *      instead of opening the file), remove the tmp/ name and fsync
- *      new/.
+ *      instead of opening the file), never over an existing name
+ *      (RENAME_NOREPLACE; link then unlink where the filesystem lacks
+ *      it), and fsync new/.
  *
  * Only when maildir_deliver() returned 0 is the message delivered: then
  * it is complete in new/ and durable.  On failure nothing is left in new/
- * (a file linked there whose directory fsync failed is removed again, so
+ * (a file moved there whose directory fsync failed is removed again, so
  * that the retry cannot produce a duplicate) nor in tmp/.
  */
 #ifndef FACTEUR_MAILDIR_H
