@@ -7,7 +7,8 @@
  *	finish it (mark, bounce, defer or remove);
  * qmgr_transport.c: the transport and next hop of an address;
  * qmgr_deliver.c: per-destination queues, deliver/1 requests to the
- *	delivery agents, result/1;
+ *	delivery agents, result/1 and done/1, the pool of agent
+ *	connections;
  * qmgr_defer.c: defer logs, backoff, move to deferred/;
  * qmgr_bounce.c: non-delivery and delay notices (RFC 3464).
  */
@@ -39,6 +40,9 @@ struct qfile;
 #define QMGR_DEFERRED_SCAN_GAP 1.0
 /* A delivery agent that says nothing for this long is given up on. */
 #define QMGR_AGENT_TIMEOUT 3600
+/* An agent connection idle in the pool this long is closed (seconds):
+ * under load it never is; after a burst the agent processes go. */
+#define QMGR_AGENT_IDLE_TIME 5
 
 enum qmgr_outcome {
 	QMGR_TODO,     /* not yet handed to an agent */
@@ -89,6 +93,7 @@ struct qmgr_msg {
 
 struct qmgr_req;
 struct qmgr_queue;
+struct qmgr_agent;
 
 struct maps_list;
 
@@ -119,6 +124,9 @@ struct qmgr {
 	size_t msg_count;
 	struct qmgr_queue *queues; /* one per transport + next hop */
 	unsigned busy;		   /* requests in flight */
+	/* Idle delivery agent connections (qmgr_deliver.c), newest first. */
+	struct qmgr_agent *agents_idle;
+	unsigned agents_idle_count;
 	bool dispatching, redispatch;
 	struct event *run_timer;      /* queue_run_delay: due deferred/ */
 	struct event *scan_event;     /* a scan soon (wakeup, bounce) */

@@ -415,6 +415,24 @@ def test_concurrency_cap():
     assert peak == 2, (peak, reqs)
 
 
+def test_agent_connection_kept():
+    """Requests one after the other share one agent connection (done/1
+    reuse=1, qmgr's pool); one idle for QMGR_AGENT_IDLE_TIME (5 s) is
+    closed, so the next request makes a new one."""
+    qids = []
+    for i in range(3):
+        q = ENV.inject("alice@example.test", ["k%d@keep.test" % i], "keep%d" % i)
+        ENV.wait_log(r"%s: removed" % q)
+        qids.append(q)
+    conns = {(r["pid"], r["conn"]) for q in qids for r in ENV.reqs(q)}
+    assert len(conns) == 1, [ENV.reqs(q) for q in qids]
+    time.sleep(6.5)
+    q = ENV.inject("alice@example.test", ["k3@keep.test"], "keep3")
+    ENV.wait_log(r"%s: removed" % q)
+    (r,) = ENV.reqs(q)
+    assert (r["pid"], r["conn"]) not in conns, (r, conns)
+
+
 def test_dead_destination_suspended():
     q1 = ENV.inject("alice@example.test", ["a@dead.test"], "dead1")
     ENV.wait_log(r"%s: to=<a@dead\.test>.*dsn=4\.4\.1, status=deferred" % q1)
@@ -562,6 +580,7 @@ def main():
                 test_bad_entries_defer,
                 test_local_transport_in_map,
                 test_concurrency_cap,
+                test_agent_connection_kept,
                 test_dead_destination_suspended,
                 test_remote_deferral_in_mailq,
                 test_remote_bounce_notice,
