@@ -88,6 +88,7 @@ struct qmgr_msg {
 	struct qmgr_dest *dests;
 	size_t dest_count;
 	size_t unfinished; /* dests not yet SENT/BOUNCED/DEFERRED */
+	bool retired;	   /* finished: an empty node left in qm->msgs */
 	struct qmgr_msg *next;
 };
 
@@ -120,8 +121,9 @@ struct qmgr {
 	long long min_backoff, max_backoff;
 	long long max_lifetime, bounce_lifetime;
 	long long queue_run_delay;
-	struct qmgr_msg *msgs;
-	size_t msg_count;
+	struct qmgr_msg *msgs; /* live ones, and retired nodes (id "") */
+	size_t msg_count;      /* live ones */
+	size_t msgs_retired;
 	struct qmgr_queue *queues; /* one per transport + next hop */
 	unsigned busy;		   /* requests in flight */
 	/* Idle delivery agent connections (qmgr_deliver.c), newest first. */

@@ -118,16 +118,17 @@ int qmgr_defer_message(struct qmgr_msg *msg)
 	return ret;
 }
 
-/* qmgr_defer_remove_logs - the message is gone: its logs too */
+/*
+ * qmgr_defer_remove_logs - the message is gone: its defer log too.
+ * bounce/ is kept for Postfix's per-message bounce logs, but nothing
+ * writes one (notices are sent at once), so there is nothing to try
+ * to remove there; facteur queue -d still cleans it.
+ */
 void qmgr_defer_remove_logs(struct qmgr *qm, const char *id)
 {
-	static const char *const dirs[] = {"defer", "bounce"};
+	char *path = xasprintf("%s/defer/%s", qm->queue_dir, id);
 
-	for (size_t i = 0; i < 2; i++) {
-		char *path = xasprintf("%s/%s/%s", qm->queue_dir, dirs[i], id);
-
-		if (unlink(path) < 0 && errno != ENOENT)
-			log_warn("%s: remove %s: %m", id, path);
-		free(path);
-	}
+	if (unlink(path) < 0 && errno != ENOENT)
+		log_warn("%s: remove %s: %m", id, path);
+	free(path);
 }

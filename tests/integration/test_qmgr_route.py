@@ -52,6 +52,7 @@ else:
 
 RULES = """\
 @slow.test sleep 700
+@many.test sleep 10
 @dead.test deferred 4.4.1 - connect to mx.dead.test[192.0.2.1]:25: Connection refused
 @busy.test deferred 4.2.0 450 Mailbox busy, try later
 @reject.test bounced 5.1.1 550 User unknown
@@ -433,6 +434,20 @@ def test_agent_connection_kept():
     assert (r["pid"], r["conn"]) not in conns, (r, conns)
 
 
+def test_many_active_messages():
+    """Hundreds in active/ at once, finishing oldest first: each leaves
+    the active list (qmgr sweeps the finished ones in batches), none is
+    lost or done twice."""
+    qids = [ENV.inject("alice@example.test", ["m%d@many.test" % i], "many%d" % i)
+            for i in range(200)]
+    for q in qids:
+        ENV.wait_log(r"%s: removed" % q, timeout=60)
+    for q in qids:
+        assert len(ENV.reqs(q)) == 1, ENV.reqs(q)
+    log = ENV.inst.log()
+    assert all(log.count("%s: removed" % q) == 1 for q in qids)
+
+
 def test_dead_destination_suspended():
     q1 = ENV.inject("alice@example.test", ["a@dead.test"], "dead1")
     ENV.wait_log(r"%s: to=<a@dead\.test>.*dsn=4\.4\.1, status=deferred" % q1)
@@ -581,6 +596,7 @@ def main():
                 test_local_transport_in_map,
                 test_concurrency_cap,
                 test_agent_connection_kept,
+                test_many_active_messages,
                 test_dead_destination_suspended,
                 test_remote_deferral_in_mailq,
                 test_remote_bounce_notice,
