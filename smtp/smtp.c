@@ -186,8 +186,11 @@ static void cache_put(struct smtp_ctx *ctx, struct smtp_sess *sess,
 		sess->in_trans = false;
 	}
 	/* A server that sent more than it was asked for is out of step:
-	 * its extra replies would be taken for the next commands'. */
-	if (!smtp_sess_idle_ok(sess)) {
+	 * its extra replies would be taken for the next commands'.  What
+	 * has arrived already is checked here; what comes later, by the
+	 * poll of smtp_sess_idle_ok() before the session is used again. */
+	if (smtp_sess_pending(sess) ||
+	    (sess->tls != NULL && tls_conn_pending(sess->tls) > 0)) {
 		smtp_sess_quit(ctx, &sess);
 		return;
 	}

@@ -47,6 +47,7 @@ struct agent_conn {
 	struct event *ev;
 	struct attr_reader *reader;
 	agent_conn_fn *fn;
+	long long max_use;
 };
 
 /* Requests this process has served, for max_use. */
@@ -68,7 +69,7 @@ static void conn_close(struct agent_conn *c)
 /* conn_request - serve one request; whether the connection goes on */
 static bool conn_request(struct agent_conn *c, struct attr_list *list)
 {
-	long long max_use = config_int(server_config(c->srv), "max_use");
+	long long max_use = c->max_use;
 	struct attr_writer w;
 	struct strbuf out;
 	bool reuse;
@@ -147,6 +148,7 @@ void agent_conn_serve(struct server *srv, int fd, struct attr_list *list,
 	c->srv = srv;
 	c->fd = fd;
 	c->fn = fn;
+	c->max_use = config_int(server_config(srv), "max_use");
 	if (net_set_nonblock(fd, false) < 0) {
 		log_warn("set connection blocking: %m");
 		attr_list_free(&list);
