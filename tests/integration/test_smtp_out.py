@@ -1021,8 +1021,11 @@ def test_e2e_deferred_then_sent():
         s.rcpt.clear()
         ft.wait_for(lambda: any(t.data for t in s.transactions()), timeout=20,
                     what="the retry")
-        E2.wait_log(r"to=<later@outside\.test>, relay=relay\.test.*status=sent")
+        m = E2.wait_log(r"(\w+): to=<later@outside\.test>, relay=relay\.test.*status=sent")
         ft.wait_for(E2.queue_empty, timeout=10, what="empty queue")
+        # The defer log written by the first attempt goes with the message.
+        E2.wait_log(r"%s: removed" % m.group(1))
+        assert not os.path.exists(os.path.join(E2.inst.queue_dir, "defer", m.group(1)))
     finally:
         s.stop()
 
