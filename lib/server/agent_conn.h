@@ -18,7 +18,8 @@
  * waits in the event loop for the next deliver/1.  It ends the
  * connection (close, server_conn_done()) when qmgr closes it, when a
  * request is malformed (the handler returns -1: closed without an
- * answer, so qmgr defers its recipients), after max_use requests, when
+ * answer, so qmgr defers its recipients), after 10 x max_use requests
+ * (a process still starts afresh now and then), when
  * the skeleton drains (SIGHUP, master gone: done/1 says reuse=0), or
  * after max_idle seconds without a request.  While connected the
  * process counts as busy (client_limit 1).

@@ -70,6 +70,7 @@ nohop.test testagent:
 loc.test local:
 badtr.test ../../etc:x
 soft.test error:4.7.1 Try again tomorrow
+recycle.test recycle:
 """
 
 
@@ -108,7 +109,8 @@ class Env:
             "qmgr unix n - n 300 1 %s -o max_idle=3600 -o max_use=1000000\n"
             "local unix - n n - 4 %s\n"
             "testagent unix - n n - 20 %s\n"
-            "lmtp unix - n n - 20 %s\n" % (QMGR, LOCAL, agent, agent))
+            "lmtp unix - n n - 20 %s\n"
+            "recycle unix - n n - 20 %s -o max_use=1\n" % (QMGR, LOCAL, agent, agent, agent))
         self.inst.start()
         ft.wait_for(lambda: os.path.exists(
             os.path.join(self.inst.queue_dir, "public", "qmgr")), what="qmgr socket")
@@ -434,6 +436,20 @@ def test_agent_connection_kept():
     assert (r["pid"], r["conn"]) not in conns, (r, conns)
 
 
+def test_agent_recycled_after_requests():
+    """An agent takes at most 10 x max_use requests (max_use = 1 here),
+    then says reuse=0 and exits: the 11th request goes to a new one."""
+    qids = []
+    for i in range(11):
+        q = ENV.inject("alice@example.test", ["r%d@recycle.test" % i], "recycle%d" % i)
+        ENV.wait_log(r"%s: removed" % q)
+        qids.append(q)
+    reqs = [ENV.reqs(q)[0] for q in qids]
+    assert all(r["service"] == "recycle" for r in reqs), reqs
+    assert len({r["pid"] for r in reqs[:10]}) == 1, reqs
+    assert reqs[10]["pid"] != reqs[0]["pid"], reqs
+
+
 def test_many_active_messages():
     """Hundreds in active/ at once, finishing oldest first: each leaves
     the active list (qmgr sweeps the finished ones in batches), none is
@@ -597,6 +613,7 @@ def main():
                 test_concurrency_cap,
                 test_agent_connection_kept,
                 test_many_active_messages,
+                test_agent_recycled_after_requests,
                 test_dead_destination_suspended,
                 test_remote_deferral_in_mailq,
                 test_remote_bounce_notice,
