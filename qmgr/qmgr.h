@@ -7,7 +7,8 @@
  *	finish it (mark, bounce, defer or remove);
  * qmgr_transport.c: the transport and next hop of an address;
  * qmgr_deliver.c: per-destination queues, deliver/1 requests to the
- *	delivery agents, result/1;
+ *	delivery agents, result/1 and done/1, the pool of agent
+ *	connections;
  * qmgr_defer.c: defer logs, backoff, move to deferred/;
  * qmgr_bounce.c: non-delivery and delay notices (RFC 3464).
  */
@@ -39,6 +40,9 @@ struct qfile;
 #define QMGR_DEFERRED_SCAN_GAP 1.0
 /* A delivery agent that says nothing for this long is given up on. */
 #define QMGR_AGENT_TIMEOUT 3600
+/* An agent connection idle in the pool this long is closed (seconds):
+ * under load it never is; after a burst the agent processes go. */
+#define QMGR_AGENT_IDLE_TIME 5
 
 enum qmgr_outcome {
 	QMGR_TODO,     /* not yet handed to an agent */
@@ -84,11 +88,13 @@ struct qmgr_msg {
 	struct qmgr_dest *dests;
 	size_t dest_count;
 	size_t unfinished; /* dests not yet SENT/BOUNCED/DEFERRED */
+	bool retired;	   /* finished: an empty node left in qm->msgs */
 	struct qmgr_msg *next;
 };
 
 struct qmgr_req;
 struct qmgr_queue;
+struct qmgr_agent;
 
 struct maps_list;
 
@@ -115,10 +121,14 @@ struct qmgr {
 	long long min_backoff, max_backoff;
 	long long max_lifetime, bounce_lifetime;
 	long long queue_run_delay;
-	struct qmgr_msg *msgs;
-	size_t msg_count;
+	struct qmgr_msg *msgs; /* live ones, and retired nodes (id "") */
+	size_t msg_count;      /* live ones */
+	size_t msgs_retired;
 	struct qmgr_queue *queues; /* one per transport + next hop */
 	unsigned busy;		   /* requests in flight */
+	/* Idle delivery agent connections (qmgr_deliver.c), newest first. */
+	struct qmgr_agent *agents_idle;
+	unsigned agents_idle_count;
 	bool dispatching, redispatch;
 	struct event *run_timer;      /* queue_run_delay: due deferred/ */
 	struct event *scan_event;     /* a scan soon (wakeup, bounce) */

@@ -23,14 +23,24 @@
  *	with each attempt as in Postfix.  The scan takes it back once its
  *	mtime has come.
  *
+ *	qmgr_defer_remove_logs() removes defer/ID only when there is one.
+ *	qmgr alone writes defer/ and one qmgr runs per queue, so the
+ *	names found there at the first removal plus those written since
+ *	are all there can be (facteur queue -d removing one meanwhile
+ *	only costs a failed unlink).  Most messages are never deferred:
+ *	without the set every one of them cost a failed unlink(2).
+ *	When defer/ cannot be read, every removal tries the unlink.
+ *
  * DIAGNOSTICS
  *	Failures are warnings; a message that cannot be moved stays in
  *	active/ and is resumed by the next qmgr start.
  */
 #include "autoconf.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +65,128 @@ static void append_printable(struct strbuf *sb, const char *s)
 	}
 }
 
+/* The queue ids that have a defer log (open addressing, FNV-1a). */
+struct defer_set {
+	char **slot; /* NULL: empty; defer_set_gone: deleted */
+	size_t cap;  /* a power of 2, or 0 */
+	size_t used; /* ids + deleted slots */
+	bool loaded;
+	bool unknown; /* defer/ unreadable: always try */
+};
+
+static struct defer_set logs;
+static char defer_set_gone_mark;
+#define DEFER_SET_GONE (&defer_set_gone_mark)
+
+/* set_hash - FNV-1a of id */
+static size_t set_hash(const char *id)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *id != '\0'; id++) {
+		h ^= (unsigned char)*id;
+		h *= 1099511628211ULL;
+	}
+	return (size_t)h;
+}
+
+/* set_find - the slot holding id, or NULL */
+static char **set_find(const char *id)
+{
+	if (logs.cap == 0)
+		return NULL;
+	for (size_t i = set_hash(id) & (logs.cap - 1);;
+	     i = (i + 1) & (logs.cap - 1)) {
+		char *v = logs.slot[i];
+
+		if (v == NULL)
+			return NULL;
+		if (v != DEFER_SET_GONE && strcmp(v, id) == 0)
+			return &logs.slot[i];
+	}
+}
+
+static void set_add(const char *id);
+
+/* set_grow - rehash into a table twice as large (deleted slots go) */
+static void set_grow(void)
+{
+	char **old = logs.slot;
+	size_t old_cap = logs.cap;
+
+	logs.cap = old_cap ? old_cap * 2 : 64;
+	logs.slot = xcalloc(logs.cap, sizeof(*logs.slot));
+	logs.used = 0;
+	for (size_t i = 0; i < old_cap; i++) {
+		if (old[i] != NULL && old[i] != DEFER_SET_GONE) {
+			size_t j = set_hash(old[i]) & (logs.cap - 1);
+
+			while (logs.slot[j] != NULL)
+				j = (j + 1) & (logs.cap - 1);
+			logs.slot[j] = old[i];
+			logs.used++;
+		}
+	}
+	free(old);
+}
+
+/* set_add - remember that id has a defer log */
+static void set_add(const char *id)
+{
+	size_t i;
+
+	if (set_find(id) != NULL)
+		return;
+	/* At most half full, deleted slots included: probes stay short. */
+	if ((logs.used + 1) * 2 > logs.cap)
+		set_grow();
+	for (i = set_hash(id) & (logs.cap - 1);
+	     logs.slot[i] != NULL && logs.slot[i] != DEFER_SET_GONE;
+	     i = (i + 1) & (logs.cap - 1))
+		;
+	if (logs.slot[i] == NULL)
+		logs.used++;
+	logs.slot[i] = xstrdup(id);
+}
+
+/* set_take - forget id; whether it was there */
+static bool set_take(const char *id)
+{
+	char **p = set_find(id);
+
+	if (p == NULL)
+		return false;
+	free(*p);
+	*p = DEFER_SET_GONE;
+	return true;
+}
+
+/* set_load - the names in defer/, once */
+static void set_load(struct qmgr *qm)
+{
+	char *dir;
+	DIR *d;
+	struct dirent *e;
+
+	if (logs.loaded)
+		return;
+	logs.loaded = true;
+	dir = xasprintf("%s/defer", qm->queue_dir);
+	if ((d = opendir(dir)) == NULL) {
+		if (errno != ENOENT) {
+			log_warn("open directory %s: %m", dir);
+			logs.unknown = true;
+		}
+		free(dir);
+		return;
+	}
+	while ((e = readdir(d)) != NULL)
+		if (queue_id_valid(e->d_name))
+			set_add(e->d_name);
+	closedir(d);
+	free(dir);
+}
+
 /* qmgr_defer_log - one line in defer/ID */
 void qmgr_defer_log(struct qmgr_msg *msg, const struct qmgr_dest *dest)
 {
@@ -71,6 +203,8 @@ void qmgr_defer_log(struct qmgr_msg *msg, const struct qmgr_dest *dest)
 		       dest->dsn);
 	append_printable(&line, dest->reason ? dest->reason : "");
 	strbuf_append_char(&line, '\n');
+	set_load(msg->qm);
+	set_add(msg->id); /* before the open: a half-made file counts too */
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
 		  0600);
 	if (fd < 0 || write(fd, line.data, line.len) != (ssize_t)line.len)
@@ -118,16 +252,22 @@ int qmgr_defer_message(struct qmgr_msg *msg)
 	return ret;
 }
 
-/* qmgr_defer_remove_logs - the message is gone: its logs too */
+/*
+ * qmgr_defer_remove_logs - the message is gone: its defer log too,
+ * when it has one.
+ * bounce/ is kept for Postfix's per-message bounce logs, but nothing
+ * writes one (notices are sent at once), so there is nothing to try
+ * to remove there; facteur queue -d still cleans it.
+ */
 void qmgr_defer_remove_logs(struct qmgr *qm, const char *id)
 {
-	static const char *const dirs[] = {"defer", "bounce"};
+	char *path;
 
-	for (size_t i = 0; i < 2; i++) {
-		char *path = xasprintf("%s/%s/%s", qm->queue_dir, dirs[i], id);
-
-		if (unlink(path) < 0 && errno != ENOENT)
-			log_warn("%s: remove %s: %m", id, path);
-		free(path);
-	}
+	set_load(qm);
+	if (!set_take(id) && !logs.unknown)
+		return;
+	path = xasprintf("%s/defer/%s", qm->queue_dir, id);
+	if (unlink(path) < 0 && errno != ENOENT)
+		log_warn("%s: remove %s: %m", id, path);
+	free(path);
 }

@@ -242,18 +242,52 @@ void qmgr_message_free(struct qmgr_msg **msgp)
 	*msgp = NULL;
 }
 
-/* unlink_msg - take msg out of the active list */
-static void unlink_msg(struct qmgr_msg *msg)
+/* sweep_retired - drop the retired nodes from the active list */
+static void sweep_retired(struct qmgr *qm)
+{
+	for (struct qmgr_msg **pp = &qm->msgs; *pp != NULL;) {
+		struct qmgr_msg *m = *pp;
+
+		if (m->retired) {
+			*pp = m->next;
+			free(m);
+		} else {
+			pp = &m->next;
+		}
+	}
+	qm->msgs_retired = 0;
+}
+
+/*
+ * retire_msg - msg is finished: free what it holds and take it out of
+ * the active count.  Its bare node stays in qm->msgs (with an empty id,
+ * which no lookup matches) until there are more retired nodes than live
+ * ones; then one sweep drops them all.  Unlinking each from a singly
+ * linked list, newest first, cost a walk over every message in active/
+ * when they finish oldest first: with thousands queued, the most qmgr
+ * did per message.
+ */
+static void retire_msg(struct qmgr_msg *msg)
 {
 	struct qmgr *qm = msg->qm;
 
-	for (struct qmgr_msg **pp = &qm->msgs; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == msg) {
-			*pp = msg->next;
-			qm->msg_count--;
-			return;
-		}
+	for (size_t i = 0; i < msg->dest_count; i++) {
+		free(msg->dests[i].address);
+		free(msg->dests[i].reason);
+		free(msg->dests[i].remote_mta);
+		free(msg->dests[i].diagnostic);
 	}
+	free(msg->dests);
+	msg->dests = NULL;
+	msg->dest_count = 0;
+	qfile_free(&msg->q);
+	free(msg->path);
+	msg->path = NULL;
+	msg->id[0] = '\0';
+	msg->retired = true;
+	qm->msg_count--;
+	if (++qm->msgs_retired > 64 && qm->msgs_retired > qm->msg_count)
+		sweep_retired(qm);
 }
 
 /* wants_notice - whether NOTIFY= asks for a non-delivery notice */
@@ -392,7 +426,6 @@ static void finish(struct qmgr_msg *msg)
 	}
 	if (pending > 0 && !expired)
 		delay_notice(msg, state);
-	unlink_msg(msg);
 	if (pending == 0) {
 		if (removed)
 			log_info("%s: removed", msg->id);
@@ -402,7 +435,7 @@ static void finish(struct qmgr_msg *msg)
 	}
 	free(state);
 	free(notice);
-	qmgr_message_free(&msg);
+	retire_msg(msg);
 	if (was_full)
 		qmgr_schedule_scan(qm, false);
 }

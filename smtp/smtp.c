@@ -6,23 +6,26 @@
  *	smtp -c DIR -n lmtp -t unix
  *
  * DESCRIPTION
- *	qmgr connects to private/smtp (or private/lmtp) and sends one
- *	deliver/1 frame for recipients that share a nexthop
- *	(docs/architecture.md, "Outbound: smtp and lmtp").  The agent
- *	opens the queue file read-only, finds a server for the nexthop
- *	(smtp_connect.c), runs the transaction (smtp_trans.c), logs one
- *	Postfix line per recipient, answers one result/1 frame per
- *	recipient and closes.  It never changes the queue file.
+ *	qmgr connects to private/smtp (or private/lmtp) and sends
+ *	deliver/1 frames, one at a time, each for recipients that share a
+ *	nexthop (docs/architecture.md, "Outbound: smtp and lmtp").  For
+ *	each the agent opens the queue file read-only, finds a server for
+ *	the nexthop (smtp_connect.c), runs the transaction (smtp_trans.c),
+ *	logs one Postfix line per recipient and answers one result/1 frame
+ *	per recipient, then done/1 (lib/server/agent_conn.c), and waits for
+ *	qmgr's next request on the same connection.  It never changes the
+ *	queue file.
  *
  *	The service name selects the protocol: LMTP when it is "lmtp" or
  *	starts with "lmtp", SMTP otherwise.  One request at a time per
  *	process (client_limit 1): the session blocks on the network with
  *	every wait bounded by the smtp_*_timeout parameters.
  *
- *	Connection cache: after a request the session is kept (after RSET
- *	got 250) for smtp_connection_cache_time_limit; a request for the
- *	same nexthop in that time reuses it, at most
- *	smtp_connection_reuse_count_limit times (0: no limit).
+ *	Connection cache: after a request the session is kept for
+ *	smtp_connection_cache_time_limit; a request for the same nexthop
+ *	in that time reuses it, at most smtp_connection_reuse_count_limit
+ *	times (0: no limit).  RSET is sent only when the last transaction
+ *	was left open; QUIT when the time is up or another nexthop comes.
  *
  * DIAGNOSTICS
  *	A malformed request is logged and closed without a reply (qmgr
@@ -45,6 +48,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "agent_conn.h"
 #include "alloc.h"
 #include "attr.h"
 #include "config.h"
@@ -154,7 +158,13 @@ static struct smtp_sess *cache_take(struct smtp_ctx *ctx, const char *nexthop)
 	return sess;
 }
 
-/* cache_put - keep sess for the next request, or close it */
+/*
+ * cache_put - keep sess for the next request, or close it.  A session
+ * whose transaction ended (the reply to the end of data came) is kept
+ * as it is: the next MAIL can follow at once, so a message costs no
+ * RSET round trip.  Only a session left in a transaction (MAIL
+ * accepted, then nothing sent) gets RSET first.
+ */
 static void cache_put(struct smtp_ctx *ctx, struct smtp_sess *sess,
 		      const char *nexthop)
 {
@@ -165,12 +175,22 @@ static void cache_put(struct smtp_ctx *ctx, struct smtp_sess *sess,
 		smtp_sess_quit(ctx, &sess);
 		return;
 	}
+	if (sess->in_trans) {
+		if (smtp_sess_write(sess, "RSET\r\n", 6, ctx->t_rset,
+				    "sending RSET") < 0 ||
+		    smtp_sess_reply(sess, ctx->t_rset, "sending RSET") < 0 ||
+		    sess->code / 100 != 2) {
+			smtp_sess_quit(ctx, &sess);
+			return;
+		}
+		sess->in_trans = false;
+	}
 	/* A server that sent more than it was asked for is out of step:
-	 * its extra replies would be taken for the next commands'. */
-	if (smtp_sess_write(sess, "RSET\r\n", 6, ctx->t_rset, "sending RSET") <
-		    0 ||
-	    smtp_sess_reply(sess, ctx->t_rset, "sending RSET") < 0 ||
-	    sess->code / 100 != 2 || !smtp_sess_idle_ok(sess)) {
+	 * its extra replies would be taken for the next commands'.  What
+	 * has arrived already is checked here; what comes later, by the
+	 * poll of smtp_sess_idle_ok() before the session is used again. */
+	if (smtp_sess_pending(sess) ||
+	    (sess->tls != NULL && tls_conn_pending(sess->tls) > 0)) {
 		smtp_sess_quit(ctx, &sess);
 		return;
 	}
@@ -246,19 +266,21 @@ static const struct qfile_rcpt *queue_rcpt(const struct qfile *q, int64_t off)
 	return NULL;
 }
 
-/* smtp_request - one deliver/1 request: deliver, reply, close */
-static void smtp_request(struct server *srv, int fd, struct attr_list *list)
+/*
+ * smtp_deliver_request - one deliver/1 request: deliver, append the
+ * results to out; -1 (nothing appended) for a malformed request
+ */
+static int smtp_deliver_request(struct server *srv, struct attr_list *list,
+				struct strbuf *out)
 {
 	struct smtp_ctx *ctx = server_ctx(srv);
 	struct smtp_req req = {0};
 	const char *id, *qpath, *error;
 	int64_t count, *offsets = NULL;
-	struct strbuf out;
 	char *path = NULL;
 	double done;
-	int r;
+	int r, ret = -1;
 
-	strbuf_init(&out, STRBUF_NO_LIMIT);
 	req.received = smtp_now();
 	if (strcmp(list->proto, "deliver/1") != 0) {
 		log_warn("unexpected request protocol %.64s", list->proto);
@@ -347,10 +369,9 @@ static void smtp_request(struct server *srv, int fd, struct attr_list *list)
 			smtp_rcpt_set(rc, SMTP_DEFERRED, "4.3.0", NULL,
 				      "delivery status unknown");
 		log_rcpt(&req, rc, done);
-		reply_result(&out, i, &req, rc);
+		reply_result(out, i, &req, rc);
 	}
-	if (net_set_nonblock(fd, false) < 0 || attr_write_fd(fd, &out) < 0)
-		log_warn("%s: write result: %m", req.queue_id);
+	ret = 0;
 end:
 	for (size_t i = 0; i < req.count; i++) {
 		free(req.rcpts[i].reason);
@@ -360,10 +381,13 @@ end:
 	free(offsets);
 	qfile_free(&req.q);
 	free(path);
-	strbuf_release(&out);
-	attr_list_free(&list);
-	close(fd);
-	server_conn_done(srv);
+	return ret;
+}
+
+/* smtp_request - a connection from qmgr: its requests, one by one */
+static void smtp_request(struct server *srv, int fd, struct attr_list *list)
+{
+	agent_conn_serve(srv, fd, list, smtp_deliver_request);
 }
 
 /* ms - a time parameter in milliseconds */

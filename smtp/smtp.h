@@ -126,6 +126,9 @@ struct smtp_sess {
 	bool esmtp;
 	unsigned uses; /* transactions done */
 	bool broken;   /* I/O failed: never reuse */
+	/* MAIL was accepted and no reply to the end of data ended the
+	 * transaction since: the next one must start with RSET. */
+	bool in_trans;
 	/* The last reply read: code, status and text ("550 5.1.1 ..."). */
 	unsigned code;
 	char status[SMTP_REPLY_STATUS_MAX];
@@ -225,7 +228,8 @@ int smtp_sasl_auth(struct smtp_ctx *ctx, struct smtp_sess *sess,
 
 /*
  * smtp_transaction - deliver req over sess.  Returns 0 when the session
- * is still usable (for RSET and the cache), -1 when it is not; a -1
+ * is still usable (for the cache; sess->in_trans says whether it needs
+ * RSET first), -1 when it is not; a -1
  * before any command was answered (*retry_r true) means a reused
  * session had gone stale and the caller may connect afresh.
  */

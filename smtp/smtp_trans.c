@@ -18,6 +18,10 @@
  *	accepted recipient, in order).  2xx sent, 4xx deferred, 5xx
  *	bounced, with Postfix's text "host X said: REPLY (in reply to Y
  *	command)".  A lost connection or a timeout defers what is left.
+ *
+ *	sess->in_trans tells the connection cache whether the session
+ *	left a transaction open (MAIL accepted, then no recipient, or
+ *	DATA refused): only then does its next use need RSET.
  */
 #include "autoconf.h"
 
@@ -236,6 +240,7 @@ int smtp_transaction(struct smtp_ctx *ctx, struct smtp_sess *sess,
 		io_failed(req, sess);
 		goto done;
 	}
+	sess->in_trans = sess->code / 100 == 2;
 	if (sess->code / 100 != 2) {
 		for (size_t i = 0; i < req->count; i++)
 			remote_outcome(ctx, sess, &req->rcpts[i], "MAIL FROM");
@@ -299,8 +304,10 @@ int smtp_transaction(struct smtp_ctx *ctx, struct smtp_sess *sess,
 		if (smtp_sess_write(sess, ".\r\n", 3, ctx->t_data_xfer,
 				    "sending end of data") == 0 &&
 		    smtp_sess_reply(sess, ctx->t_data_done,
-				    "sending end of data") == 0)
+				    "sending end of data") == 0) {
+			sess->in_trans = false;
 			ret = 0;
+		}
 		goto done;
 	}
 	if (send_content(ctx, sess, req) < 0)
@@ -326,6 +333,9 @@ int smtp_transaction(struct smtp_ctx *ctx, struct smtp_sess *sess,
 					       "end of DATA");
 		break;
 	}
+	/* The reply to the end of data ends the transaction (RFC 5321
+	 * 4.1.1.4), whatever it said: the next MAIL needs no RSET. */
+	sess->in_trans = false;
 	ret = 0;
 done:
 	sess->uses++;

@@ -470,6 +470,12 @@ int attr_reader_next(struct attr_reader *reader, struct attr_list **list_r,
 	return 1;
 }
 
+/* attr_reader_buffered - bytes waiting in the reader */
+size_t attr_reader_buffered(const struct attr_reader *reader)
+{
+	return reader->buf.len;
+}
+
 /* attr_write_fd - write a whole frame, riding out EINTR and short writes */
 int attr_write_fd(int fd, const struct strbuf *frame)
 {

@@ -109,6 +109,9 @@ void attr_reader_free(struct attr_reader **readerp);
 int attr_reader_feed(struct attr_reader *reader, const void *data, size_t len);
 int attr_reader_next(struct attr_reader *reader, struct attr_list **list_r,
 		     const char **error_r);
+/* Bytes fed and not yet taken out as frames (a peer that spoke out of
+ * turn leaves some behind). */
+size_t attr_reader_buffered(const struct attr_reader *reader);
 
 /*
  * Blocking helpers for simple request/reply over a socket or pipe.

@@ -7,6 +7,7 @@
  *	int server_main(argc, argv, ops, ctx)
  *	void server_conn_done(srv)
  *	void server_drain(srv)
+ *	bool server_draining(srv)
  *
  * DESCRIPTION
  *	See server.h for the API and docs/architecture.md for the contract
@@ -195,6 +196,12 @@ void server_drain(struct server *srv)
 	if (srv->master_watch != NULL)
 		event_del(srv->master_watch);
 	server_update(srv);
+}
+
+/* server_draining - whether the process exits once idle */
+bool server_draining(const struct server *srv)
+{
+	return srv->draining;
 }
 
 /* frame_free - forget a first-frame reader and its descriptor */

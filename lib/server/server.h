@@ -103,6 +103,9 @@ void server_conn_done(struct server *srv);
 
 /* Stop accepting and exit as soon as no connection is active. */
 void server_drain(struct server *srv);
+/* Whether the process is on its way out (server_drain, SIGHUP, master
+ * gone): a service that holds a connection open should let it go. */
+bool server_draining(const struct server *srv);
 
 /* Accessors; the returned pointers live as long as the process. */
 const struct config *server_config(const struct server *srv);

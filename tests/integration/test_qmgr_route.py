@@ -52,6 +52,7 @@ else:
 
 RULES = """\
 @slow.test sleep 700
+@many.test sleep 10
 @dead.test deferred 4.4.1 - connect to mx.dead.test[192.0.2.1]:25: Connection refused
 @busy.test deferred 4.2.0 450 Mailbox busy, try later
 @reject.test bounced 5.1.1 550 User unknown
@@ -69,6 +70,7 @@ nohop.test testagent:
 loc.test local:
 badtr.test ../../etc:x
 soft.test error:4.7.1 Try again tomorrow
+recycle.test recycle:
 """
 
 
@@ -107,7 +109,8 @@ class Env:
             "qmgr unix n - n 300 1 %s -o max_idle=3600 -o max_use=1000000\n"
             "local unix - n n - 4 %s\n"
             "testagent unix - n n - 20 %s\n"
-            "lmtp unix - n n - 20 %s\n" % (QMGR, LOCAL, agent, agent))
+            "lmtp unix - n n - 20 %s\n"
+            "recycle unix - n n - 20 %s -o max_use=1\n" % (QMGR, LOCAL, agent, agent, agent))
         self.inst.start()
         ft.wait_for(lambda: os.path.exists(
             os.path.join(self.inst.queue_dir, "public", "qmgr")), what="qmgr socket")
@@ -415,6 +418,52 @@ def test_concurrency_cap():
     assert peak == 2, (peak, reqs)
 
 
+def test_agent_connection_kept():
+    """Requests one after the other share one agent connection (done/1
+    reuse=1, qmgr's pool); one idle for QMGR_AGENT_IDLE_TIME (5 s) is
+    closed, so the next request makes a new one."""
+    qids = []
+    for i in range(3):
+        q = ENV.inject("alice@example.test", ["k%d@keep.test" % i], "keep%d" % i)
+        ENV.wait_log(r"%s: removed" % q)
+        qids.append(q)
+    conns = {(r["pid"], r["conn"]) for q in qids for r in ENV.reqs(q)}
+    assert len(conns) == 1, [ENV.reqs(q) for q in qids]
+    time.sleep(6.5)
+    q = ENV.inject("alice@example.test", ["k3@keep.test"], "keep3")
+    ENV.wait_log(r"%s: removed" % q)
+    (r,) = ENV.reqs(q)
+    assert (r["pid"], r["conn"]) not in conns, (r, conns)
+
+
+def test_agent_recycled_after_requests():
+    """An agent takes at most 10 x max_use requests (max_use = 1 here),
+    then says reuse=0 and exits: the 11th request goes to a new one."""
+    qids = []
+    for i in range(11):
+        q = ENV.inject("alice@example.test", ["r%d@recycle.test" % i], "recycle%d" % i)
+        ENV.wait_log(r"%s: removed" % q)
+        qids.append(q)
+    reqs = [ENV.reqs(q)[0] for q in qids]
+    assert all(r["service"] == "recycle" for r in reqs), reqs
+    assert len({r["pid"] for r in reqs[:10]}) == 1, reqs
+    assert reqs[10]["pid"] != reqs[0]["pid"], reqs
+
+
+def test_many_active_messages():
+    """Hundreds in active/ at once, finishing oldest first: each leaves
+    the active list (qmgr sweeps the finished ones in batches), none is
+    lost or done twice."""
+    qids = [ENV.inject("alice@example.test", ["m%d@many.test" % i], "many%d" % i)
+            for i in range(200)]
+    for q in qids:
+        ENV.wait_log(r"%s: removed" % q, timeout=60)
+    for q in qids:
+        assert len(ENV.reqs(q)) == 1, ENV.reqs(q)
+    log = ENV.inst.log()
+    assert all(log.count("%s: removed" % q) == 1 for q in qids)
+
+
 def test_dead_destination_suspended():
     q1 = ENV.inject("alice@example.test", ["a@dead.test"], "dead1")
     ENV.wait_log(r"%s: to=<a@dead\.test>.*dsn=4\.4\.1, status=deferred" % q1)
@@ -562,6 +611,9 @@ def main():
                 test_bad_entries_defer,
                 test_local_transport_in_map,
                 test_concurrency_cap,
+                test_agent_connection_kept,
+                test_many_active_messages,
+                test_agent_recycled_after_requests,
                 test_dead_destination_suspended,
                 test_remote_deferral_in_mailq,
                 test_remote_bounce_notice,

@@ -165,6 +165,11 @@ class Env:
     def deliver(self, qid, nexthop, rcpts=None, sender=None, service="smtp",
                 timeout=30):
         """Send deliver/1 for the queue file's recipients; the results."""
+        return request(self.sock(service),
+                       self.deliver_frame(qid, nexthop, rcpts, sender), timeout)
+
+    def deliver_frame(self, qid, nexthop, rcpts=None, sender=None):
+        """The deliver/1 frame for the queue file's recipients."""
         path = os.path.join(self.active, qid)
         q = read_qfile(path)
         if sender is None:
@@ -176,7 +181,7 @@ class Env:
         for i, (addr, orcpt, off) in enumerate(recs):
             attrs += [("rcpt_%d" % i, addr), ("rcpt_%d_orcpt" % i, ""),
                       ("rcpt_%d_offset" % i, str(off))]
-        return request(self.sock(service), frame(attrs), timeout)
+        return frame(attrs)
 
     def wait_log(self, pattern, timeout=10):
         return ft.wait_for(lambda: re.search(pattern, self.inst.log(), re.M),
@@ -206,26 +211,39 @@ def parse_frame(payload):
     return out
 
 
+def read_frames(s):
+    """Frames up to done/1 (True) or the agent's close (False)."""
+    buf, frames = b"", []
+    while True:
+        while len(buf) >= 4:
+            (n,) = struct.unpack(">I", buf[:4])
+            if len(buf) < 4 + n:
+                break
+            frames.append(parse_frame(buf[4:4 + n]))
+            buf = buf[4 + n:]
+            if frames[-1]["proto"] == "done/1":
+                assert buf == b"", "bytes after done/1"
+                return frames, True
+        chunk = s.recv(65536)
+        if not chunk:
+            assert buf == b"", "trailing bytes in the reply"
+            return frames, False
+        buf += chunk
+
+
 def request(path, data, timeout):
-    """Connect, send, read result frames until the agent closes."""
+    """Connect, send, read result frames up to done/1 (or the close)."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(timeout)
     s.connect(path)
     s.sendall(data)
-    buf = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        buf += chunk
+    frames, done = read_frames(s)
     s.close()
-    results, pos = [], 0
-    while pos + 4 <= len(buf):
-        (n,) = struct.unpack(">I", buf[pos:pos + 4])
-        results.append(parse_frame(buf[pos + 4:pos + 4 + n]))
-        pos += 4 + n
-    assert pos == len(buf), "trailing bytes in the reply"
-    return results
+    if done:
+        assert frames[-1] == {"proto": "done/1", "reuse": "1"}, frames[-1]
+        frames.pop()
+    assert all(f["proto"] == "result/1" for f in frames), frames
+    return frames
 
 
 def read_qfile(path):
@@ -590,7 +608,8 @@ def test_connection_reuse():
             assert r["status"] == "sent", r
         assert s.connections == 1, s.connections
         assert len(s.transactions()) == 3
-        assert s.sessions[0].commands.count(b"RSET") >= 2
+        # Each transaction ended with the reply to the dot: no RSET.
+        assert b"RSET" not in s.sessions[0].commands, s.sessions[0].commands
         # After smtp_connection_cache_time_limit (2 s) the session ends.
         ft.wait_for(lambda: s.sessions[0].closed, timeout=6, what="cache expiry")
         assert s.sessions[0].commands[-1] == b"QUIT"
@@ -614,6 +633,52 @@ def test_connection_reuse():
         # Two transactions on the first connection, then a new one.
         assert s.connections == 2, s.connections
         assert [len(x.transactions) for x in s.sessions] == [2, 1]
+    finally:
+        s.stop()
+
+
+def test_requests_share_one_agent_connection():
+    """qmgr sends deliver/1 after deliver/1 on one connection: each ends
+    with done/1 reuse=1, and the SMTP session goes on without RSET."""
+    s = sink()
+    try:
+        ids = [ENV.inject("alice@example.test", ["x@example.test"], message("conn%d" % i))
+               for i in range(3)]
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.settimeout(30)
+        c.connect(ENV.sock("smtp"))
+        for qid in ids:
+            c.sendall(ENV.deliver_frame(qid, "example.test:%d" % PORT))
+            frames, done = read_frames(c)
+            assert done and frames[-1] == {"proto": "done/1", "reuse": "1"}, frames
+            (r,) = frames[:-1]
+            assert r["proto"] == "result/1" and r["status"] == "sent", r
+        c.close()
+        assert s.connections == 1, s.connections
+        assert len(s.transactions()) == 3
+        cmds = [x.split(b" ")[0] for x in s.sessions[0].commands]
+        assert cmds[1:] == [b"MAIL", b"RCPT", b"DATA"] * 3, cmds
+    finally:
+        s.stop()
+
+
+def test_rset_only_after_an_open_transaction():
+    """All recipients refused: MAIL stays open, so the next use of the
+    cached session starts with RSET; after a completed one it does not."""
+    s = sink(ext=("8BITMIME", "ENHANCEDSTATUSCODES"),
+             rcpt={"bad@example.test": "550 5.1.1 <bad@example.test>: no"})
+    try:
+        q1 = ENV.inject("alice@example.test", ["bad@example.test"], message("open"))
+        (r,) = ENV.deliver(q1, "example.test:%d" % PORT)
+        assert r["status"] == "bounced", r
+        for i in range(2):
+            qid = ENV.inject("alice@example.test", ["x@example.test"], message("after%d" % i))
+            (r,) = ENV.deliver(qid, "example.test:%d" % PORT)
+            assert r["status"] == "sent", r
+        assert s.connections == 1, s.connections
+        cmds = [x.split(b" ")[0] for x in s.sessions[0].commands]
+        assert cmds[1:] == [b"MAIL", b"RCPT", b"RSET", b"MAIL", b"RCPT", b"DATA",
+                            b"MAIL", b"RCPT", b"DATA"], cmds
     finally:
         s.stop()
 
@@ -956,8 +1021,11 @@ def test_e2e_deferred_then_sent():
         s.rcpt.clear()
         ft.wait_for(lambda: any(t.data for t in s.transactions()), timeout=20,
                     what="the retry")
-        E2.wait_log(r"to=<later@outside\.test>, relay=relay\.test.*status=sent")
+        m = E2.wait_log(r"(\w+): to=<later@outside\.test>, relay=relay\.test.*status=sent")
         ft.wait_for(E2.queue_empty, timeout=10, what="empty queue")
+        # The defer log written by the first attempt goes with the message.
+        E2.wait_log(r"%s: removed" % m.group(1))
+        assert not os.path.exists(os.path.join(E2.inst.queue_dir, "defer", m.group(1)))
     finally:
         s.stop()
 
@@ -1026,6 +1094,8 @@ def main():
             test_malformed_and_hostile_replies,
             test_mail_refused,
             test_connection_reuse,
+            test_requests_share_one_agent_connection,
+            test_rset_only_after_an_open_transaction,
             test_out_of_step_server_not_reused,
             test_ipv6,
             test_tls_encrypt_requires_starttls,

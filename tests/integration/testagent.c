@@ -6,8 +6,10 @@
  *
  * DESCRIPTION
  *	Answers deliver/1 requests (docs/architecture.md) the way the
- *	rule file says, without delivering anything, and appends one JSON
- *	line per request to the log file:
+ *	rule file says, without delivering anything, several on one
+ *	connection as smtp does (lib/server/agent_conn.c), and appends
+ *	one JSON line per request to the log file ("conn" counts the
+ *	connections of the process):
  *
  *	  {"service": "testagent", "pid": 12, "queue_id": "...",
  *	   "sender": "...", "nexthop": "...", "rcpts": ["a@b", ...],
@@ -43,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent_conn.h"
 #include "alloc.h"
 #include "attr.h"
 #include "log.h"
@@ -55,6 +58,7 @@
 struct testagent {
 	const char *rules;
 	const char *log;
+	unsigned conns; /* connections served: "conn" in the log */
 };
 
 /* now - the time as a double */
@@ -169,20 +173,19 @@ static void answer(struct strbuf *out, int64_t index, const char *rule,
 	free(diag);
 }
 
-/* testagent_request - one deliver/1 request */
-static void testagent_request(struct server *srv, int fd,
-			      struct attr_list *list)
+/* testagent_deliver - one deliver/1 request; -1 when malformed */
+static int testagent_deliver(struct server *srv, struct attr_list *list,
+			     struct strbuf *out)
 {
 	struct testagent *ta = server_ctx(srv);
 	const char *id, *qfile, *sender, *nexthop, *error;
 	const char **rcpts = NULL;
-	struct strbuf out, json;
+	struct strbuf json;
 	double start = now();
 	int64_t count = 0;
 	long total_ms = 0;
-	int logfd;
+	int logfd, ret = -1;
 
-	strbuf_init(&out, STRBUF_NO_LIMIT);
 	strbuf_init(&json, STRBUF_NO_LIMIT);
 	if (strcmp(list->proto, "deliver/1") != 0 ||
 	    attr_get_str(list, "queue_id", &id, &error) < 0 ||
@@ -225,12 +228,13 @@ static void testagent_request(struct server *srv, int fd,
 		long ms;
 		char *rule = rule_for(ta->rules, rcpts[i], false, &ms);
 
-		answer(&out, i, rule, id, rcpts[i], nexthop);
+		answer(out, i, rule, id, rcpts[i], nexthop);
 		free(rule);
 	}
 	strbuf_appendf(&json, "{\"service\": ");
 	json_str(&json, server_service(srv));
-	strbuf_appendf(&json, ", \"pid\": %ld, \"queue_id\": ", (long)getpid());
+	strbuf_appendf(&json, ", \"pid\": %ld, \"conn\": %u, \"queue_id\": ",
+		       (long)getpid(), ta->conns);
 	json_str(&json, id);
 	strbuf_appendf(&json, ", \"sender\": ");
 	json_str(&json, sender);
@@ -249,18 +253,24 @@ static void testagent_request(struct server *srv, int fd,
 		log_warn("write %s: %m", ta->log);
 	if (logfd >= 0)
 		close(logfd);
-	if (net_set_nonblock(fd, false) < 0 || attr_write_fd(fd, &out) < 0)
-		log_warn("%s: write result: %m", id);
+	ret = 0;
 	goto done;
 bad:
 	log_warn("bad request: %s", error);
 done:
 	free(rcpts);
-	strbuf_release(&out);
 	strbuf_release(&json);
-	attr_list_free(&list);
-	close(fd);
-	server_conn_done(srv);
+	return ret;
+}
+
+/* testagent_request - a connection from qmgr: its requests in turn */
+static void testagent_request(struct server *srv, int fd,
+			      struct attr_list *list)
+{
+	struct testagent *ta = server_ctx(srv);
+
+	ta->conns++;
+	agent_conn_serve(srv, fd, list, testagent_deliver);
 }
 
 /* testagent_init - rules= and log= from master.cf */
