@@ -10,8 +10,9 @@
  *	(docs/architecture.md, "Inbound mail").  local opens the queue
  *	file it names (read-only), delivers to each recipient of the
  *	request in turn (local_deliver.c), answers one result/1 frame per
- *	recipient and closes.  It never changes the queue file: qmgr marks
- *	the recipients from the replies.
+ *	recipient, then done/1, and waits for qmgr's next request on the
+ *	same connection (lib/server/agent_conn.c).  It never changes the
+ *	queue file: qmgr marks the recipients from the replies.
  *
  *	One request at a time per process (client_limit 1): a delivery
  *	blocks on the disk, and master starts up to maxproc processes for
@@ -19,7 +20,7 @@
  *
  * DIAGNOSTICS
  *	A malformed request is logged and the connection closed without a
- *	reply: qmgr then treats its recipients as deferred.  A queue file
+ *	reply: qmgr then treats the recipients of that request as deferred.  A queue file
  *	that cannot be read makes every recipient deferred.
  *
  * SECURITY
@@ -47,6 +48,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "agent_conn.h"
 #include "alloc.h"
 #include "attr.h"
 #include "config.h"
@@ -54,7 +56,6 @@
 #include "log.h"
 #include "maps.h"
 #include "maps_list.h"
-#include "net.h"
 #include "passwd_file.h"
 #include "qfile.h"
 #include "queue_id.h"
@@ -113,18 +114,21 @@ static int get_rcpt_attr(struct attr_list *list, int64_t i, const char *suffix,
 	return attr_get_str(list, name, value_r, error_r);
 }
 
-/* local_request - one deliver/1 request: deliver, reply, close */
-static void local_request(struct server *srv, int fd, struct attr_list *list)
+/*
+ * local_deliver_request - one deliver/1 request: deliver to each
+ * recipient, append a result/1 frame per recipient to out; -1 (nothing
+ * appended) for a malformed request.
+ */
+static int local_deliver_request(struct server *srv, struct attr_list *list,
+				 struct strbuf *out)
 {
 	struct local_ctx *ctx = server_ctx(srv);
 	struct local_request req = {.fd = -1};
 	const char *id, *qpath, *nexthop, *error, *addr, *orcpt;
-	struct strbuf out;
 	int64_t count, offset;
 	char *path = NULL;
-	int r;
+	int r, ret = -1;
 
-	strbuf_init(&out, STRBUF_NO_LIMIT);
 	req.received = now_seconds();
 	if (strcmp(list->proto, "deliver/1") != 0) {
 		log_warn("unexpected request protocol %.64s", list->proto);
@@ -191,18 +195,20 @@ static void local_request(struct server *srv, int fd, struct attr_list *list)
 				      (double)req.q->arrival_usec / 1e6;
 			local_deliver_one(ctx, &req, addr, orcpt, &res);
 		}
-		reply_result(&out, i, &res);
+		reply_result(out, i, &res);
 	}
-	if (net_set_nonblock(fd, false) < 0 || attr_write_fd(fd, &out) < 0)
-		log_warn("%s: write result: %m", id);
+	ret = 0;
 done:
 	local_loop_free(&req);
 	qfile_free(&req.q);
 	free(path);
-	strbuf_release(&out);
-	attr_list_free(&list);
-	close(fd);
-	server_conn_done(srv);
+	return ret;
+}
+
+/* local_request - a connection from qmgr: its requests, one by one */
+static void local_request(struct server *srv, int fd, struct attr_list *list)
+{
+	agent_conn_serve(srv, fd, list, local_deliver_request);
 }
 
 /* local_maps - the tables a list parameter names */

@@ -15,12 +15,14 @@ import glob
 import os
 import pwd
 import re
+import socket
 import stat
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import facteur_test as ft  # noqa: E402
+from agentproto import frame, read_frames, read_qfile  # noqa: E402
 
 ROOT = os.geteuid() == 0
 QINJECT = os.path.join(ft.BUILDDIR, "tests", "integration", "qinject")
@@ -339,6 +341,52 @@ def test_dot_forward_loop():
                  r"status=bounced \(mail forwarding loop for remote@example.test\)" % qid)
 
 
+def test_requests_share_one_local_connection():
+    """local answers each deliver/1 with its result/1 frames and done/1
+    reuse=1, then serves the next request on the same connection, as
+    qmgr's agent pool expects; a malformed one ends the connection
+    without an answer."""
+    active = os.path.join(ENV.inst.queue_dir, "active")
+    kw = {"user": MAIL_OWNER} if ROOT else {}
+    replay = []
+    for i in range(3):
+        qid = subprocess.run([QINJECT, "-t", ENV.inst.queue_dir, "alice@example.test",
+                              "bob@virt.test"], input=message("replay%d" % i),
+                             capture_output=True, check=True, **kw).stdout.decode().strip()
+        (src,) = glob.glob(os.path.join(ENV.inst.queue_dir, "incoming", "*", qid))
+        os.rename(src, os.path.join(active, qid))
+        replay.append(qid)
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.settimeout(30)
+    c.connect(os.path.join(ENV.inst.queue_dir, "private", "local"))
+    try:
+        for i, qid in enumerate(replay):
+            q = read_qfile(os.path.join(active, qid))
+            ((addr, _, off),) = q["rcpts"]
+            c.sendall(frame([("proto", "deliver/1"), ("queue_id", qid),
+                             ("queue_file", "active/" + qid), ("sender", q["sender"]),
+                             ("nexthop", "virt.test"), ("rcpt_count", "1"),
+                             ("rcpt_0", addr), ("rcpt_0_orcpt", ""),
+                             ("rcpt_0_offset", str(off))]))
+            frames, done = read_frames(c)
+            assert done and frames[-1] == {"proto": "done/1", "reuse": "1"}, frames
+            (r,) = frames[:-1]
+            assert r["proto"] == "result/1" and r["status"] == "sent", r
+            assert r["dsn"] == "2.0.0", r
+            ENV.wait_mail("bob", b"Subject: replay%d" % i)
+        # Not a valid request: closed without an answer.
+        c.sendall(frame([("proto", "deliver/1"), ("queue_id", "x")]))
+        frames, done = read_frames(c)
+        assert frames == [] and not done, frames
+    finally:
+        c.close()
+        for qid in replay:
+            try:
+                os.unlink(os.path.join(active, qid))
+            except FileNotFoundError:
+                pass
+
+
 def main():
     global ENV
     for prog in (QINJECT, QMGR, LOCAL):
@@ -359,6 +407,7 @@ def main():
             test_delivered_to_loop,
             test_dot_forward,
             test_dot_forward_loop,
+            test_requests_share_one_local_connection,
         ])
     finally:
         if os.environ.get("KEEP"):

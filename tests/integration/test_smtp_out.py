@@ -27,7 +27,6 @@ import re
 import smtplib
 import socket
 import ssl
-import struct
 import subprocess
 import sys
 import time
@@ -36,6 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import facteur_test as ft  # noqa: E402
 import dnsserver  # noqa: E402
 from smtpsink import Sink  # noqa: E402
+from agentproto import frame, read_frames, read_qfile  # noqa: E402
 
 ROOT = os.geteuid() == 0
 QINJECT = os.path.join(ft.BUILDDIR, "tests", "integration", "qinject")
@@ -191,46 +191,6 @@ class Env:
         self.inst.cleanup()
 
 
-def frame(attrs):
-    payload = b""
-    for name, value in attrs:
-        n, v = name.encode(), value.encode() if isinstance(value, str) else value
-        payload += bytes([len(n)]) + n + struct.pack(">I", len(v)) + v
-    return struct.pack(">I", len(payload)) + payload
-
-
-def parse_frame(payload):
-    out, pos = {}, 0
-    while pos < len(payload):
-        n = payload[pos]
-        name = payload[pos + 1:pos + 1 + n].decode()
-        pos += 1 + n
-        (vlen,) = struct.unpack(">I", payload[pos:pos + 4])
-        out[name] = payload[pos + 4:pos + 4 + vlen].decode()
-        pos += 4 + vlen
-    return out
-
-
-def read_frames(s):
-    """Frames up to done/1 (True) or the agent's close (False)."""
-    buf, frames = b"", []
-    while True:
-        while len(buf) >= 4:
-            (n,) = struct.unpack(">I", buf[:4])
-            if len(buf) < 4 + n:
-                break
-            frames.append(parse_frame(buf[4:4 + n]))
-            buf = buf[4 + n:]
-            if frames[-1]["proto"] == "done/1":
-                assert buf == b"", "bytes after done/1"
-                return frames, True
-        chunk = s.recv(65536)
-        if not chunk:
-            assert buf == b"", "trailing bytes in the reply"
-            return frames, False
-        buf += chunk
-
-
 def request(path, data, timeout):
     """Connect, send, read result frames up to done/1 (or the close)."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -244,27 +204,6 @@ def request(path, data, timeout):
         frames.pop()
     assert all(f["proto"] == "result/1" for f in frames), frames
     return frames
-
-
-def read_qfile(path):
-    """Sender and (address, orcpt, status offset) of each recipient."""
-    with open(path, "rb") as f:
-        data = f.read()
-    pos, out = 0, {"rcpts": []}
-    while pos < len(data):
-        t = data[pos:pos + 1]
-        (n,) = struct.unpack(">I", data[pos + 1:pos + 5])
-        body = data[pos + 5:pos + 5 + n]
-        if t == b"S":
-            out["sender"] = body.decode()
-        elif t == b"R":
-            (alen,) = struct.unpack(">H", body[2:4])
-            out["rcpts"].append((body[4:4 + alen].decode(),
-                                 body[4 + alen:].decode(), pos + 5))
-        elif t == b"C":
-            break
-        pos += 5 + n
-    return out
 
 
 ENV = None
