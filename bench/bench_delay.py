@@ -25,7 +25,7 @@ Prints one JSON object per run (its p50, p90, min and max, in ms; --out
 keeps every message's figures), then p50, p90 and max per target over
 all repetitions.
 
-usage: bench_delay.py BASE [--n 200] [--pause 0.02] [--reps 1] [--out F]
+usage: bench_delay.py BASE [--n 200] [--pause 0.02] [--reps 3] [--out F]
                       [--only facteur|postfix] [--facteur-port 2526]
                       [--quiet-wait 300] [--timeout 10]
 BASE as for bench_smtp_in.py (bench/run.sh starts both servers there).
@@ -226,7 +226,7 @@ def main():
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--pause", type=float, default=0.02,
                     help="seconds between a file in new/ and the next MAIL")
-    ap.add_argument("--reps", type=int, default=1)
+    ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--timeout", type=float, default=10,
                     help="seconds to wait for one message's 250 and file")
     ap.add_argument("--out")
