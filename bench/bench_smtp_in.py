@@ -14,7 +14,9 @@ are in Maildir/new) and the CPU used by the server's whole process tree
 per message, and the peak memory of that tree during the run (from the
 start of smtp-source until the last file is in new/): the largest sum of
 Pss over the tree's processes, sampled every 100 ms from
-/proc/PID/smaps_rollup (benchlib.PeakMem; summed Rss beside it).  Prints
+/proc/PID/smaps_rollup (benchlib.PeakMem; summed Rss beside it, the
+tree's Pss before the run in pss_before_kib, and the peak sample split by
+program in peak_pss_by_program).  Prints
 one JSON object per run, then medians and the Facteur/Postfix ratios.
 
 usage: bench_smtp_in.py BASE [--n 5000] [--conc 1,10,50] [--reps 3]

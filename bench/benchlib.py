@@ -128,6 +128,7 @@ class PeakMem:
         self.root, self.interval, self.rescan = root, interval, rescan
         self.peak_pss = self.peak_rss = self.procs_at_peak = 0
         self.first_pss = None
+        self._at_peak = {}
         self.samples = 0
         self.cpu_s = 0.0
         self._ppid = {}
@@ -162,20 +163,31 @@ class PeakMem:
         return seen
 
     def sample(self):
-        pss = rss = n = 0
+        pss = rss = 0
+        each = {}
         for pid in self._members():
             m = mem_kib(pid)
             if m:
                 pss += m[0]
                 rss += m[1]
-                n += 1
+                each[pid] = m[0]
         self.samples += 1
         if self.first_pss is None:
             self.first_pss = pss
         if pss > self.peak_pss:
-            self.peak_pss, self.procs_at_peak = pss, n
+            # names now, while the processes live (a new peak is rare after
+            # the first seconds of a run)
+            names = {}
+            for pid, kib in each.items():
+                name = comm(pid) or "?"
+                names[name] = names.get(name, 0) + kib
+            self.peak_pss, self.procs_at_peak, self._at_peak = pss, len(each), names
         self.peak_rss = max(self.peak_rss, rss)
         return pss
+
+    def by_program(self):
+        """Pss in KiB of each program (by process name) in the peak sample."""
+        return dict(self._at_peak)
 
     def _run(self):
         c0 = time.thread_time()
@@ -196,6 +208,7 @@ class PeakMem:
         self._thread.join()
         return dict(peak_pss_kib=self.peak_pss, peak_rss_kib=self.peak_rss,
                     procs_at_peak=self.procs_at_peak, pss_before_kib=self.first_pss,
+                    peak_pss_by_program=self.by_program(),
                     mem_samples=self.samples, mem_sampler_cpu_s=round(self.cpu_s, 3))
 
 
