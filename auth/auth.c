@@ -123,6 +123,7 @@ int main(int argc, char **argv)
 		.request = auth_request,
 		.pre_exit = auth_pre_exit,
 		.client_limit = AUTH_CLIENT_LIMIT,
+		.owner_param = "auth_owner",
 	};
 
 	return server_main(argc, argv, &ops, &auth);
