@@ -75,17 +75,18 @@ class Instance:
         with open(os.path.join(self.config_dir, "main.cf"), "w") as f:
             f.write(self.base_main_cf() + extra)
 
-    def write_master_cf(self, text):
+    def write_master_cf(self, text, userdb=True):
         """Write master.cf.  When main.cf names an auth_passwd_file and
         text runs no userdb service, a userdb line (the auth program) is
-        added: smtpd, local and the imapd/pop3d dispatchers ask it about
-        passwd-file users instead of reading the file."""
+        added unless userdb is False: smtpd, local and the imapd/pop3d
+        dispatchers ask it about passwd-file users instead of reading
+        the file."""
         try:
             with open(os.path.join(self.config_dir, "main.cf")) as f:
                 main_cf = f.read()
         except FileNotFoundError:
             main_cf = ""
-        if ("\nauth_passwd_file = " in "\n" + main_cf
+        if (userdb and "\nauth_passwd_file = " in "\n" + main_cf
                 and not any(line.split()[:1] == ["userdb"]
                             for line in text.splitlines())):
             text += "userdb unix - - n - - %s\n" % AUTH
