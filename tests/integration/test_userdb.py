@@ -23,11 +23,13 @@ import os
 import pwd
 import re
 import smtplib
+import socket
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import agentproto  # noqa: E402
 import facteur_test as ft  # noqa: E402
 
 ROOT = os.geteuid() == 0
@@ -188,6 +190,30 @@ def test_deliver_and_imap():
     m.logout()
 
 
+def test_wire():
+    """userdb/1 on the socket: the answer, then a malformed frame."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(os.path.join(ENV.inst.queue_dir, "private", "userdb"))
+    s.sendall(agentproto.frame([("proto", "userdb/1"), ("user", VUSER)]))
+    frames, reuse = agentproto.read_frames(s)
+    assert reuse and len(frames) == 2, frames
+    r = frames[0]
+    assert r["proto"] == "userdb-result/1" and r["result"] == "ok", r
+    assert r["home"] == ENV.homes[VUSER] and r["uid"] == str(MB_UID), r
+    assert set(r) == {"proto", "result", "reason", "user", "home", "uid",
+                      "gid"}, r
+    s.sendall(agentproto.frame([("proto", "userdb/1"), ("user", "Nobody@VIRT.test")]))
+    frames, reuse = agentproto.read_frames(s)
+    assert frames[0]["result"] == "notfound", frames
+    # Strict: an extra attribute ends the connection, unanswered.
+    s.sendall(agentproto.frame([("proto", "userdb/1"), ("user", VUSER),
+                                ("password", "x")]))
+    frames, reuse = agentproto.read_frames(s)
+    assert frames == [] and not reuse, frames
+    s.close()
+
+
 def test_auth_down():
     ENV.reload(ENV.master)  # no userdb line
     ENV.wait_socket("private/userdb", False)
@@ -274,6 +300,7 @@ def main():
         ft.run_tests([
             test_rcpt_known_and_unknown,
             test_deliver_and_imap,
+            test_wire,
             test_auth_down,
             test_only_auth_opens_the_file,
         ])
