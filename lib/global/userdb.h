@@ -10,6 +10,9 @@
  * "userdb unix - - n - - auth"), so that they never wait behind the
  * crypt() work and failure delays of password checks on private/auth.
  *
+ * A master.cf without the userdb line (an upgrade) still works: clients
+ * then ask private/auth, whose processes answer userdb/1 too.
+ *
  * One connection carries any number of requests, one at a time:
  *
  *	userdb/1:        user (1..USERDB_USER_MAX bytes, no control
@@ -47,6 +50,8 @@ struct attr_list;
 #define USERDB_DONE_PROTO   "done/1"
 /* private/userdb, relative to queue_directory. */
 #define USERDB_SOCKET "private/userdb"
+/* Asked when USERDB_SOCKET does not exist (an older master.cf). */
+#define USERDB_FALLBACK_SOCKET "private/auth"
 /* Longest user name asked for (as AUTH_USER_MAX). */
 #define USERDB_USER_MAX 512
 /* Longest home directory answered. */

@@ -17,7 +17,10 @@
  *	says reuse=0.  When a kept connection turns out to be closed (the
  *	server's max_idle, a restart) before any answer arrived, the
  *	lookup reconnects and asks once more; a fresh connection that
- *	fails is a temporary failure.
+ *	fails is a temporary failure.  When private/userdb does not exist
+ *	(an upgraded installation whose master.cf has no userdb line yet),
+ *	the client asks private/auth, which answers userdb/1 as well, only
+ *	without the separation from password checks.
  *
  * DIAGNOSTICS
  *	Nothing is logged; -1 comes with a text for the caller's log.
@@ -35,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,7 +58,8 @@ struct userdb_cache_slot {
 
 struct userdb_client {
 	char *path;
-	int fd; /* -1: not connected */
+	char *fallback; /* private/auth, for a master.cf without userdb */
+	int fd;		/* -1: not connected */
 	struct userdb_cache_slot cache[USERDB_CACHE_SIZE];
 	size_t next_slot;
 	struct userdb_entry result; /* the loan of the last lookup */
@@ -76,6 +81,7 @@ struct userdb_client *userdb_client_create(const char *queue_dir)
 	struct userdb_client *c = xcalloc(1, sizeof(*c));
 
 	c->path = xasprintf("%s/%s", queue_dir, USERDB_SOCKET);
+	c->fallback = xasprintf("%s/%s", queue_dir, USERDB_FALLBACK_SOCKET);
 	c->fd = -1;
 	return c;
 }
@@ -102,6 +108,7 @@ void userdb_client_free(struct userdb_client **clientp)
 	}
 	userdb_entry_clear(&c->result);
 	free(c->path);
+	free(c->fallback);
 	free(c);
 	*clientp = NULL;
 }
@@ -118,9 +125,17 @@ static int fail(struct userdb_client *c, const char *what, const char *why)
 static int connect_service(struct userdb_client *c)
 {
 	struct timeval tv = {.tv_sec = USERDB_CLIENT_TIMEOUT};
+	struct stat st;
 	const char *error;
 
 	c->fd = net_connect_unix(c->path, false, &error);
+	/*
+	 * No private/userdb at all: a master.cf from before the service.
+	 * auth answers userdb/1 on its own socket too (behind its password
+	 * checks), so that such an upgrade keeps accepting mail.
+	 */
+	if (c->fd < 0 && stat(c->path, &st) < 0 && errno == ENOENT)
+		c->fd = net_connect_unix(c->fallback, false, &error);
 	if (c->fd < 0)
 		return fail(c, error, NULL);
 	(void)setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));

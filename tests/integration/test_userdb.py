@@ -107,17 +107,17 @@ class Env:
             + ("mail_owner = nobody\nauth_owner = daemon\n" if ROOT else ""))
         real = "-o auth_passwd_file=%s" % self.passwd
         self.userdb_line = "userdb unix - - n - - %s %s\n" % (AUTH, real)
-        self.master = (
+        self.auth_line = "auth unix - - n - - %s %s\n" % (AUTH, real)
+        self.base = (
             "127.0.0.1:%d inet n - n - - %s\n"
             "qmgr unix n - n 2 1 %s -o max_idle=3600 -o max_use=1000000\n"
             "local unix - n n - - %s\n"
-            "auth unix - - n - - %s %s\n"
             "127.0.0.1:%d inet n - n - - %s"
             " -o imapd_disable_plaintext_auth=no\n"
             "imapd unix - n n - - %s\n"
-            % (self.p25, SMTPD, QMGR, LOCAL, AUTH, real, self.p143, LOGIN,
-               IMAPD))
-        self.inst.write_master_cf(self.master + self.userdb_line)
+            % (self.p25, SMTPD, QMGR, LOCAL, self.p143, LOGIN, IMAPD))
+        self.inst.write_master_cf(self.base + self.auth_line +
+                                  self.userdb_line)
         # The whole instance under strace, from master's first exec on.
         self.trace = os.path.join(top, "strace.out")
         self.strace = subprocess.Popen(
@@ -215,8 +215,9 @@ def test_wire():
 
 
 def test_auth_down():
-    ENV.reload(ENV.master)  # no userdb line
+    ENV.reload(ENV.base)  # neither auth nor userdb
     ENV.wait_socket("private/userdb", False)
+    ENV.wait_socket("private/auth", False)
     time.sleep(2.5)  # past the clients' cache (USERDB_CACHE_TTL)
     s = ENV.smtp()
     for rcpt in ("unknown-x@" + VDOM, VUSER):
@@ -225,7 +226,7 @@ def test_auth_down():
     s.quit()
     assert re.search(r"reject: RCPT from .*451 4\.3\.0 <%s>" % re.escape(VUSER),
                      ENV.inst.log()), "no 451 reject line"
-    # local defers, never bounces, while userdb is away.
+    # local defers, never bounces, while auth is away.
     kw = {"user": "nobody"} if ROOT else {}
     qid = subprocess.run(
         [QINJECT, ENV.inst.queue_dir, "sender@example.org", LATE],
@@ -237,13 +238,26 @@ def test_auth_down():
         ENV.inst.log()), timeout=20, what="deferral of %s" % qid)
     assert not ENV.maildir_new(LATE)
     assert "status=bounced" not in ENV.inst.log()
-    # userdb back: the retry delivers.
-    ENV.reload(ENV.master + ENV.userdb_line)
-    ENV.wait_socket("private/userdb", True)
+    # auth back, from a master.cf without the userdb line (an upgrade):
+    # the clients ask private/auth instead, and the retry delivers.
+    ENV.reload(ENV.base + ENV.auth_line)
+    ENV.wait_socket("private/auth", True)
     ft.wait_for(lambda: ENV.maildir_new(LATE), timeout=30,
-                what="delivery to %s after userdb came back" % LATE)
+                what="delivery to %s after auth came back" % LATE)
     assert re.search(r"%s: to=<%s>.*status=sent" % (
         re.escape(qid), re.escape(LATE)), ENV.inst.log())
+    s = ENV.smtp()
+    assert s.rcpt(LATE)[0] == 250
+    code, text = s.rcpt("unknown-y@" + VDOM)
+    assert code == 550 and b"5.1.1" in text, (code, text)
+    s.quit()
+    # And the userdb service again.
+    ENV.reload(ENV.base + ENV.auth_line + ENV.userdb_line)
+    ENV.wait_socket("private/userdb", True)
+    s = ENV.smtp()
+    code, text = s.rcpt("unknown-z@" + VDOM)
+    assert code == 550 and b"5.1.1" in text, (code, text)
+    s.quit()
 
 
 def programs_opening(paths):
