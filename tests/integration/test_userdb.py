@@ -10,10 +10,13 @@ and owned by auth_owner ("daemon"), which is not mail_owner ("nobody").
 
 Checks: RCPT answers 250 for a passwd-file user and 550 5.1.1 for an
 unknown one; mail is delivered to the user's home + /Maildir/ and read
-back over IMAP; with the userdb service gone (removed from master.cf,
-reloaded) RCPT answers 451 4.3.0 (never 550) and local defers (never
-bounces) a queued message, which is delivered once userdb is back; at
-the end the trace shows that no process but auth opened either path.
+back over IMAP; userdb/1 on the wire (home, uid, gid and nothing more;
+a frame with an extra attribute closes the connection); with auth and
+userdb gone (removed from master.cf, reloaded) RCPT answers 451 4.3.0
+(never 550) and local defers (never bounces) a queued message, which is
+delivered once auth is back without the userdb line (the clients then
+ask private/auth); at the end the trace shows that no process but auth
+opened either path.
 
 Skips (exit 77) without strace or when ptrace is not allowed.
 """
