@@ -508,7 +508,8 @@ def check_processes(when):
         uids, gids, groups = st["Uid"], st["Gid"], st.get("Groups", [])
         cap = int(st["CapEff"][0], 16)
         role = "worker of %d" % parent if parent != master else (
-            "root by master.cf (unpriv=n)" if name in as_root else "mail_owner")
+            "root by master.cf (unpriv=n)" if name in as_root else
+            "auth_owner" if name == "auth" else "mail_owner")
         table.append("  %-12s pid %-6d uid %-20s gid %-20s groups %-8s cap %x  %s" % (
             name, pid, "/".join(uids), "/".join(gids), ",".join(groups), cap, role))
         if parent != master:
