@@ -8,7 +8,6 @@
  *	r = userdb_request_parse(list, &user, &error);
  *	userdb_reply_frame(out, USERDB_OK, &entry, "");
  *	r = userdb_reply_parse(list, &result, &entry, &reason, &error);
- *	r = userdb_done_parse(list, &reuse, &error);
  *
  * DESCRIPTION
  *	See userdb.h for the protocol.  Builders append whole frames with
@@ -204,27 +203,6 @@ int userdb_reply_parse(struct attr_list *list, enum userdb_result *result_r,
 		entry->uid = (uid_t)uid;
 		entry->gid = (gid_t)gid;
 	}
-	return 0;
-}
-
-/* userdb_done_parse - the end of one answer */
-int userdb_done_parse(struct attr_list *list, bool *reuse_r,
-		      const char **error_r)
-{
-	int64_t reuse;
-
-	if (strcmp(list->proto, USERDB_DONE_PROTO) != 0) {
-		*error_r = "expected done/1";
-		return -1;
-	}
-	if (attr_get_int(list, "reuse", &reuse, error_r) < 0 ||
-	    attr_list_end(list, error_r) < 0)
-		return -1;
-	if (reuse != 0 && reuse != 1) {
-		*error_r = "attribute 'reuse': not 0 or 1";
-		return -1;
-	}
-	*reuse_r = reuse == 1;
 	return 0;
 }
 

@@ -47,7 +47,6 @@ struct attr_list;
 
 #define USERDB_PROTO	    "userdb/1"
 #define USERDB_RESULT_PROTO "userdb-result/1"
-#define USERDB_DONE_PROTO   "done/1"
 /* private/userdb, relative to queue_directory. */
 #define USERDB_SOCKET "private/userdb"
 /* Asked when USERDB_SOCKET does not exist (an older master.cf). */
@@ -106,13 +105,6 @@ void userdb_reply_frame(struct strbuf *out, enum userdb_result result,
 int userdb_reply_parse(struct attr_list *list, enum userdb_result *result_r,
 		       struct userdb_entry *entry, const char **reason_r,
 		       const char **error_r);
-
-/*
- * userdb_done_parse - check a done/1 list.  Returns 0 with *reuse_r, or
- * -1 with *error_r.
- */
-int userdb_done_parse(struct attr_list *list, bool *reuse_r,
-		      const char **error_r);
 
 /* userdb_entry_copy - dst becomes a deep copy of src. */
 void userdb_entry_copy(struct userdb_entry *dst,

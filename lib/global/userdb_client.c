@@ -45,6 +45,7 @@
 
 #include "alloc.h"
 #include "attr.h"
+#include "done_frame.h"
 #include "net.h"
 #include "strbuf.h"
 #include "userdb_client.h"
@@ -197,7 +198,7 @@ static int ask(struct userdb_client *c, const struct strbuf *req,
 		return fail(c, "malformed reply", error);
 	if (attr_read_fd(c->fd, USERDB_FRAME_MAX, &list, &error) <= 0)
 		return fail(c, "no end of reply", NULL);
-	r = userdb_done_parse(list, &reuse, &error);
+	r = done_frame_parse(list, &reuse, &error);
 	attr_list_free(&list);
 	if (r < 0)
 		return fail(c, "malformed end of reply", error);

@@ -29,6 +29,7 @@
 
 #include "alloc.h"
 #include "attr.h"
+#include "done_frame.h"
 #include "log.h"
 #include "net.h"
 #include "passwd_file.h"
@@ -73,7 +74,7 @@ static void serve(int fd, const char *passwd_path)
 						      : USERDB_NOTFOUND,
 					   NULL, pf == NULL ? error : "");
 		}
-		attr_writer_begin(&w, &out, USERDB_DONE_PROTO);
+		attr_writer_begin(&w, &out, DONE_FRAME_PROTO);
 		attr_put_int(&w, "reuse", 1);
 		attr_writer_end(&w);
 		if (attr_write_fd(fd, &out) < 0)

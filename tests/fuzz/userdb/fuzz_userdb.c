@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "attr.h"
+#include "done_frame.h"
 #include "log.h"
 #include "userdb.h"
 
@@ -60,7 +61,7 @@ static void check_payload(const void *payload, size_t len)
 		attr_list_free(&list);
 	}
 	if ((list = attr_decode(payload, len, &error)) != NULL) {
-		(void)userdb_done_parse(list, &reuse, &error);
+		(void)done_frame_parse(list, &reuse, &error);
 		attr_list_free(&list);
 	}
 }

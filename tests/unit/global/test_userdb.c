@@ -27,6 +27,7 @@
 
 #include "alloc.h"
 #include "attr.h"
+#include "done_frame.h"
 #include "net.h"
 #include "strbuf.h"
 #include "testlib.h"
@@ -322,14 +323,14 @@ static void test_done(void **state)
 
 	(void)state;
 	list = decode("done/1", (struct kv[]){{"reuse", "1"}, {0}});
-	assert_int_equal(userdb_done_parse(list, &reuse, &error), 0);
+	assert_int_equal(done_frame_parse(list, &reuse, &error), 0);
 	assert_true(reuse);
 	attr_list_free(&list);
 	list = decode("done/1", (struct kv[]){{"reuse", "2"}, {0}});
-	assert_int_equal(userdb_done_parse(list, &reuse, &error), -1);
+	assert_int_equal(done_frame_parse(list, &reuse, &error), -1);
 	attr_list_free(&list);
 	list = decode("result/1", (struct kv[]){{"reuse", "1"}, {0}});
-	assert_int_equal(userdb_done_parse(list, &reuse, &error), -1);
+	assert_int_equal(done_frame_parse(list, &reuse, &error), -1);
 	attr_list_free(&list);
 }
 
@@ -454,20 +455,20 @@ static void test_client_bad_replies(void **state)
 	userdb_reply_frame(&out, USERDB_NOTFOUND, NULL, "");
 	assert_int_equal(lookup_against(out.data, out.len), -1);
 	/* ... and with it: unknown (the control case). */
-	attr_writer_begin(&w, &out, USERDB_DONE_PROTO);
+	attr_writer_begin(&w, &out, DONE_FRAME_PROTO);
 	attr_put_int(&w, "reuse", 0);
 	attr_writer_end(&w);
 	assert_int_equal(lookup_against(out.data, out.len), 0);
 	strbuf_reset(&out);
 	userdb_reply_frame(&out, USERDB_OK, &e, "");
-	attr_writer_begin(&w, &out, USERDB_DONE_PROTO);
+	attr_writer_begin(&w, &out, DONE_FRAME_PROTO);
 	attr_put_int(&w, "reuse", 0);
 	attr_writer_end(&w);
 	assert_int_equal(lookup_against(out.data, out.len), 1);
 	/* A tempfail answer is a failure, not "unknown". */
 	strbuf_reset(&out);
 	userdb_reply_frame(&out, USERDB_TEMPFAIL, NULL, "db down");
-	attr_writer_begin(&w, &out, USERDB_DONE_PROTO);
+	attr_writer_begin(&w, &out, DONE_FRAME_PROTO);
 	attr_put_int(&w, "reuse", 1);
 	attr_writer_end(&w);
 	assert_int_equal(lookup_against(out.data, out.len), -1);
