@@ -30,8 +30,9 @@
  *	world write permission draw warnings.
  *
  * DIAGNOSTICS
- *	Fatal: a configuration error (with FILE:LINE), mail_owner missing
- *	when run as root, a directory that cannot be created or is not a
+ *	Fatal: a configuration error (with FILE:LINE), mail_owner (or,
+ *	with auth_passwd_file, a non-empty auth_owner) missing when run as
+ *	root, a directory that cannot be created or is not a
  *	directory.  Warnings: unreadable TLS certificate or key files, a
  *	master.cf command that is missing or not executable, suspicious
  *	ownership or modes of existing directories, and, with
@@ -218,7 +219,14 @@ static void check_auth_secrets(const struct config *cfg,
 			 "and wait behind password checks (add \"userdb unix "
 			 "- - n - - auth\")",
 			 mcf->filename);
-	if (!own->root || stat(path, &st) < 0)
+	if (!own->root)
+		return;
+	/* auth would exit at once: say it here, as for mail_owner. */
+	if (auth_owner[0] != '\0' && getpwnam(auth_owner) == NULL)
+		log_fatal("auth_owner: user \"%s\" does not exist: create it, "
+			  "or set auth_owner",
+			  auth_owner);
+	if (stat(path, &st) < 0)
 		return;
 	if (auth_owner[0] == '\0' || strcmp(auth_owner, own->user) == 0) {
 		log_warn("auth_owner is %s: auth runs as mail_owner %s, so "

@@ -176,6 +176,12 @@ def test_check_auth_secrets():
             assert inst.facteur("check").stderr == ""
             return
         owner = pwd.getpwnam(inst.facteur("conf", "-h", "mail_owner").stdout.strip())
+        add_main_cf(inst, "auth_owner = no_such_user_here\n")
+        r = inst.facteur("check")
+        assert r.returncode == 1 and r.stderr.startswith(
+            'facteur: fatal: auth_owner: user "no_such_user_here" does not '
+            'exist'), r
+        add_main_cf(inst, "auth_owner =\n")
         os.chmod(passwd, 0o644)
         r = inst.facteur("check")
         assert "facteur: warning: auth_owner is empty: auth runs as mail_owner" \
