@@ -33,9 +33,9 @@
  *	on, bounded by POP3D_INPUT_MAX).
  *
  *	Output is collected in a buffer of the session's own and written
- *	to the socket at once when nothing is queued before it; only what
- *	the socket does not take goes into the bufferevent, which then
- *	waits for it to become writable.  A client that reads each reply
+ *	to the socket at once when nothing is queued before it and no
+ *	message is half read; only what the socket does not take goes into
+ *	the bufferevent, which then waits for it to become writable.  A client that reads each reply
  *	before its next command thus costs no epoll_ctl(2) and no wakeup
  *	for writing per command.
  *
@@ -101,8 +101,11 @@ static void session_flush(struct pop3d_session *s)
 
 	if (evbuffer_get_length(s->pending) == 0)
 		return;
-	/* A write error is left for the bufferevent to find and report. */
-	if (evbuffer_get_length(out) == 0)
+	/* While a message is still being read, its output must go through
+	 * the bufferevent: the write callback is what asks for more, and
+	 * it runs only for output the bufferevent wrote.  A write error is
+	 * left for the bufferevent to find and report. */
+	if (evbuffer_get_length(out) == 0 && s->send_fd < 0)
 		(void)evbuffer_write(s->pending, bufferevent_getfd(s->bev));
 	if (evbuffer_get_length(s->pending) > 0)
 		evbuffer_add_buffer(out, s->pending);
