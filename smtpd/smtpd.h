@@ -108,6 +108,7 @@ struct smtpd {
 	struct smtpd_access *access; /* tables of check_*_access */
 	size_t access_count;
 	char *incoming_dir;
+	int qmgr_fd; /* wakeup stream to public/qmgr, -1: none yet */
 };
 
 /*

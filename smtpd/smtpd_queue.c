@@ -34,7 +34,8 @@
  *	    smtpd_queue_committed() answer "250 2.0.0 Ok: queued as ID"
  *	    (RFC 5321 §6.1: once we said 250 the message is our
  *	    responsibility); a failure is 451 4.3.0;
- *	  - then qmgr is woken through public/qmgr.  A qmgr that is not
+ *	  - then qmgr is woken through public/qmgr, over one connection the
+ *	    process keeps (trigger_stream_wakeup).  A qmgr that is not
  *	    running is only logged at debug level: its start-up scan and
  *	    its wakeup timer find the file anyway.
  *
@@ -300,7 +301,8 @@ void smtpd_queue_committed(struct smtpd_session *s, int ret, const char *error)
 		else if (s->add_msgid)
 			log_info("%s: message-id=<%s@%s>", s->queue_id,
 				 s->queue_id, set->hostname);
-		if (trigger_wakeup(set->queue_dir, "public/qmgr", &err) < 0)
+		if (trigger_stream_wakeup(&s->sd->qmgr_fd, set->queue_dir,
+					  "public/qmgr", &err) < 0)
 			log_debug("%s: wake qmgr: %s", s->queue_id, err);
 		smtpd_chat_reply(s, "250 2.0.0 Ok: queued as %s", s->queue_id);
 	}
