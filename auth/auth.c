@@ -21,9 +21,15 @@
  *	A failed login is answered after auth_failure_delay, with a
  *	libevent timer: the process keeps serving other requests meanwhile.
  *
+ *	The same program serves the "userdb" service (master.cf
+ *	"userdb unix - - n - - auth", socket private/userdb): a connection
+ *	whose first frame is userdb/1 carries user lookups (home, uid, gid,
+ *	never the hash) for smtpd, local and the imapd/pop3d dispatchers,
+ *	which never read auth_passwd_file themselves (auth_userdb.c).
+ *
  * CONFIGURATION
  *	auth_passwd_file, auth_default_realm, auth_failure_delay,
- *	auth_system_users, plus the skeleton's (max_idle, max_use...).
+ *	auth_system_users, auth_owner, plus the skeleton's (max_idle, max_use...).
  *
  * DIAGNOSTICS
  *	One line per request: "auth: service=S user=<U> client=A: ok" or
@@ -32,9 +38,11 @@
  *	parses keeps the last good contents.
  *
  * SECURITY
- *	auth reads secrets.  It runs as mail_owner (master.cf unpriv "-"),
- *	which must be able to read auth_passwd_file; only
- *	auth_system_users needs root, for /etc/shadow (unpriv "n" then).
+ *	auth reads secrets.  It runs as auth_owner when that is set, else
+ *	as mail_owner (master.cf unpriv "-"), which must be able to read
+ *	auth_passwd_file; with a uid of its own the file can be closed to
+ *	every other process.  Only auth_system_users needs root, for
+ *	/etc/shadow (unpriv "n" then).
  *	Passwords are never logged and are wiped from memory after use.
  */
 #include "autoconf.h"
@@ -123,6 +131,7 @@ int main(int argc, char **argv)
 		.request = auth_request,
 		.pre_exit = auth_pre_exit,
 		.client_limit = AUTH_CLIENT_LIMIT,
+		.owner_param = "auth_owner",
 	};
 
 	return server_main(argc, argv, &ops, &auth);

@@ -4,7 +4,8 @@
  *
  * auth is the only process that reads password hashes (DESIGN.md §2).
  * auth.c holds main(), the settings and the passwd-file; auth_request.c
- * answers one auth/1 request per connection (protocol: auth_client.h).
+ * answers one auth/1 request per connection (protocol: auth_client.h);
+ * auth_userdb.c answers userdb/1 lookups (protocol: userdb.h).
  */
 #ifndef FACTEUR_AUTH_H
 #define FACTEUR_AUTH_H
@@ -38,5 +39,8 @@ struct passwd_file *auth_passwd_file(struct auth *auth, bool *tempfail_r);
 
 /* auth_request - the skeleton's request op (auth_request.c). */
 void auth_request(struct server *srv, int fd, struct attr_list *list);
+
+/* auth_userdb_serve - userdb/1 lookups on fd (auth_userdb.c). */
+void auth_userdb_serve(struct server *srv, int fd, struct attr_list *list);
 
 #endif

@@ -61,6 +61,7 @@
 #include "password.h"
 #include "server.h"
 #include "strbuf.h"
+#include "userdb.h"
 
 /* Verified for an unknown user, so that it costs the time of a known one. */
 #define AUTH_DUMMY_HASH                                                         \
@@ -248,7 +249,7 @@ static int auth_system(const char *name, const char *password,
 void auth_request(struct server *srv, int fd, struct attr_list *list)
 {
 	struct auth *auth = server_ctx(srv);
-	struct auth_conn *conn = xcalloc(1, sizeof(*conn));
+	struct auth_conn *conn;
 	const char *mech, *user, *password, *service, *client, *error;
 	const struct passwd_entry *entry = NULL;
 	struct passwd_file *pf;
@@ -257,6 +258,12 @@ void auth_request(struct server *srv, int fd, struct attr_list *list)
 	bool tempfail;
 	int ret;
 
+	/* Lookups, on the userdb service's connections (auth_userdb.c). */
+	if (strcmp(list->proto, USERDB_PROTO) == 0) {
+		auth_userdb_serve(srv, fd, list);
+		return;
+	}
+	conn = xcalloc(1, sizeof(*conn));
 	conn->srv = srv;
 	conn->fd = fd;
 	strbuf_init(&conn->out, STRBUF_NO_LIMIT);

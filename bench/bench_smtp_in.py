@@ -11,13 +11,18 @@ quiet machine, then
 and measure the acceptance rate (N / smtp-source's wall time: every 250
 means an fsynced queue file), the delivery rate (N / time until N files
 are in Maildir/new) and the CPU used by the server's whole process tree
-per message.  Prints one JSON object per run, then medians and the
-Facteur/Postfix ratios.
+per message, and the peak memory of that tree during the run (from the
+start of smtp-source until the last file is in new/): the largest sum of
+Pss over the tree's processes, sampled every 100 ms from
+/proc/PID/smaps_rollup (benchlib.PeakMem; summed Rss beside it, the
+tree's Pss before the run in pss_before_kib, and the peak sample split by
+program in peak_pss_by_program).  Prints
+one JSON object per run, then medians and the Facteur/Postfix ratios.
 
 usage: bench_smtp_in.py BASE [--n 5000] [--conc 1,10,50] [--reps 3]
                         [--mode persist|perconn] [--out FILE]
                         [--only facteur|postfix] [--facteur-port 2526]
-                        [--quiet-wait 300]
+                        [--quiet-wait 300] [--mem-interval 0.1]
 BASE holds the anchors' Postfix (bench/run.sh starts it) and Facteur
 (bench/facteur_up.sh).  --only runs one of them (the ratios are then not
 printed); --facteur-port matches facteur_up.sh's SMTP_PORT.  Each run
@@ -85,6 +90,7 @@ def one_run(a, t, conc):
     cmd = ["smtp-source"] + (["-d"] if a.mode == "persist" else []) + [
         "-s", str(conc), "-m", str(a.n), "-l", "4096", "-M", "client.example.test",
         "-f", "bench@example.test", "-t", "user1@example.test", "127.0.0.1:%d" % t["port"]]
+    mem = benchlib.PeakMem(t["pid"], a.mem_interval).start()
     s0 = benchlib.snapshot()
     t0 = time.monotonic()
     proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -97,6 +103,7 @@ def one_run(a, t, conc):
         time.sleep(0.02)
     t2 = time.monotonic()
     s1 = benchlib.snapshot()
+    m = mem.stop()
     cpu = benchlib.tree_cpu(s0, s1, t["pid"])
     progs = {k: round(1000 * v / a.n, 3) for k, v in per_program(s0, s1, t["pid"]).items()
              if v > 0}
@@ -104,7 +111,7 @@ def one_run(a, t, conc):
                 err=proc.stderr.decode(errors="replace")[-300:], delivered=count,
                 accept_mps=round(a.n / (t1 - t0), 1), deliver_mps=round(a.n / (t2 - t0), 1),
                 cpu_s=round(cpu, 2), cpu_ms_per_msg=round(1000 * cpu / a.n, 3),
-                quiet=quiet)
+                quiet=quiet, **m)
 
 
 def main():
@@ -117,6 +124,8 @@ def main():
     ap.add_argument("--out")
     ap.add_argument("--quiet-wait", type=float, default=300,
                     help="seconds to wait at most for a quiet machine")
+    ap.add_argument("--mem-interval", type=float, default=0.1,
+                    help="seconds between two samples of the tree's memory")
     ap.add_argument("--only", choices=["facteur", "postfix"])
     ap.add_argument("--facteur-port", type=int, default=2526)
     a = ap.parse_args()
@@ -129,33 +138,37 @@ def main():
                 r["rep"] = rep + 1
                 print(json.dumps(r), flush=True)
                 runs.append(r)
+    def med(name, conc, key):
+        return statistics.median(r[key] for r in runs
+                                 if r["target"] == name and r["conc"] == conc)
+
+    def mib(kib):
+        return kib / 1024.0
+
     if a.only:
-        print("\n| mode | C | %s msg/s (delivered) | CPU ms/msg |" % a.only)
-        print("|---|---|---|---|")
+        print("\n| mode | C | %s msg/s (delivered) | CPU ms/msg | peak PSS MiB |" % a.only)
+        print("|---|---|---|---|---|")
         for conc in concs:
-            rs = [r for r in runs if r["conc"] == conc]
-            print("| %s | %d | %.0f | %.2f |" % (
-                a.mode, conc, statistics.median(r["deliver_mps"] for r in rs),
-                statistics.median(r["cpu_ms_per_msg"] for r in rs)))
-        if a.out:
-            with open(a.out, "w") as f:
-                json.dump(runs, f, indent=1)
-        return
-    print("\n| mode | C | Postfix msg/s (delivered) | Facteur msg/s (delivered) | ratio | "
-          "Postfix CPU ms/msg | Facteur CPU ms/msg | ratio |")
-    print("|---|---|---|---|---|---|---|---|")
-    for conc in concs:
-        def med(name, key):
-            return statistics.median(r[key] for r in runs
-                                     if r["target"] == name and r["conc"] == conc)
-        pm, fm = med("postfix", "deliver_mps"), med("facteur", "deliver_mps")
-        pc, fc = med("postfix", "cpu_ms_per_msg"), med("facteur", "cpu_ms_per_msg")
-        print("| %s | %d | %.0f | %.0f | %.2f× | %.2f | %.2f | %.2f× |"
-              % (a.mode, conc, pm, fm, fm / pm, pc, fc, fc / pc if pc else 0))
+            print("| %s | %d | %.0f | %.2f | %.1f |" % (
+                a.mode, conc, med(a.only, conc, "deliver_mps"),
+                med(a.only, conc, "cpu_ms_per_msg"), mib(med(a.only, conc, "peak_pss_kib"))))
+    else:
+        print("\n| mode | C | Postfix msg/s (delivered) | Facteur msg/s (delivered) | ratio | "
+              "Postfix CPU ms/msg | Facteur CPU ms/msg | ratio | "
+              "Postfix peak PSS MiB | Facteur peak PSS MiB | ratio |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
+        for conc in concs:
+            pm, fm = med("postfix", conc, "deliver_mps"), med("facteur", conc, "deliver_mps")
+            pc, fc = med("postfix", conc, "cpu_ms_per_msg"), med("facteur", conc, "cpu_ms_per_msg")
+            pp, fp = med("postfix", conc, "peak_pss_kib"), med("facteur", conc, "peak_pss_kib")
+            print("| %s | %d | %.0f | %.0f | %.2f× | %.2f | %.2f | %.2f× | %.1f | %.1f | %.2f× |"
+                  % (a.mode, conc, pm, fm, fm / pm, pc, fc, fc / pc if pc else 0,
+                     mib(pp), mib(fp), fp / pp if pp else 0))
+    print("\npeak PSS: the largest sum of Pss over the server's process tree, sampled "
+          "every %g s during the run (median of %d runs)" % (a.mem_interval, a.reps))
     if a.out:
         with open(a.out, "w") as f:
             json.dump(runs, f, indent=1)
-
 
 if __name__ == "__main__":
     main()

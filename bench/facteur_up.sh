@@ -41,6 +41,8 @@ if [ "$(id -u)" -eq 0 ]; then
 	getent group facteur-drop >/dev/null || groupadd --system facteur-drop
 	id vmail >/dev/null 2>&1 || useradd --system --user-group --no-create-home \
 		--home-dir /nonexistent --shell /usr/sbin/nologin vmail
+	id facteur-auth >/dev/null 2>&1 || useradd --system --no-create-home \
+		--home-dir /nonexistent --shell /usr/sbin/nologin facteur-auth
 	chown facteur "$inst/var/lib/facteur"
 	ids="virtual_uid_maps = static:$(id -u vmail)
 virtual_gid_maps = static:$(id -g vmail)"
@@ -56,7 +58,7 @@ for i in 1 2 3 4 5; do
 done
 if [ "$(id -u)" -eq 0 ]; then
 	chown -R vmail:vmail "$mail/example.test"
-	chgrp facteur "$conf/users"
+	chgrp facteur-auth "$conf/users"
 	chmod 640 "$conf/users"
 fi
 
@@ -87,6 +89,7 @@ d=$inst/usr/libexec/facteur
 	echo "qmgr unix n - n 300 1 qmgr"
 	echo "local unix - n n - - local"
 	echo "auth unix - - n - - auth"
+	echo "userdb unix - - n - - auth"
 	[ -x "$d/smtp" ] && echo "smtp unix - - n - - smtp"
 	[ -x "$d/anvil" ] && echo "anvil unix - - n - 1 anvil"
 	if [ -x "$d/imap-login" ] && [ -x "$d/imapd" ]; then

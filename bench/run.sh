@@ -48,6 +48,8 @@ smtp-in | all)
 		python3 "$top/bench/bench_smtp_in.py" "$base" --mode $mode \
 			--out "$out/smtp_in_$mode.json" | tee "$out/smtp_in_$mode.txt"
 	done
+	python3 "$top/bench/bench_delay.py" "$base" --out "$out/smtp_delay.json" |
+		tee "$out/smtp_delay.txt"
 	;;
 esac
 case $what in

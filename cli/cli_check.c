@@ -30,11 +30,14 @@
  *	world write permission draw warnings.
  *
  * DIAGNOSTICS
- *	Fatal: a configuration error (with FILE:LINE), mail_owner missing
- *	when run as root, a directory that cannot be created or is not a
+ *	Fatal: a configuration error (with FILE:LINE), mail_owner (or,
+ *	with auth_passwd_file, a non-empty auth_owner) missing when run as
+ *	root, a directory that cannot be created or is not a
  *	directory.  Warnings: unreadable TLS certificate or key files, a
  *	master.cf command that is missing or not executable, suspicious
- *	ownership or modes of existing directories.
+ *	ownership or modes of existing directories, and, with
+ *	auth_passwd_file, a master.cf without the userdb service or (as
+ *	root) a password file that mail_owner can read.
  *
  * SECURITY
  *	The queue holds mail: its directories must not be writable by
@@ -194,6 +197,55 @@ static void check_commands(const struct config *cfg, const struct mastercf *mcf)
 	}
 }
 
+/* check_auth_secrets - only auth reads auth_passwd_file (DESIGN.md §2) */
+static void check_auth_secrets(const struct config *cfg,
+			       const struct mastercf *mcf,
+			       const struct owner *own)
+{
+	const char *path = param(cfg, "auth_passwd_file");
+	const char *auth_owner = param(cfg, "auth_owner");
+	bool have_userdb = false;
+	struct stat st;
+
+	if (path[0] == '\0')
+		return;
+	for (size_t i = 0; i < mcf->count; i++)
+		if (mcf->entries[i].type == MASTERCF_UNIX &&
+		    strcmp(mcf->entries[i].name, "userdb") == 0)
+			have_userdb = true;
+	if (!have_userdb)
+		log_warn("%s: no userdb service: user lookups of smtpd, local "
+			 "and the imapd/pop3d dispatchers go to private/auth "
+			 "and wait behind password checks (add \"userdb unix "
+			 "- - n - - auth\")",
+			 mcf->filename);
+	if (!own->root)
+		return;
+	/* auth would exit at once: say it here, as for mail_owner. */
+	if (auth_owner[0] != '\0' && getpwnam(auth_owner) == NULL)
+		log_fatal("auth_owner: user \"%s\" does not exist: create it, "
+			  "or set auth_owner",
+			  auth_owner);
+	if (stat(path, &st) < 0)
+		return;
+	if (auth_owner[0] == '\0' || strcmp(auth_owner, own->user) == 0) {
+		log_warn("auth_owner is %s: auth runs as mail_owner %s, so "
+			 "smtpd's uid can read the hashes in %s",
+			 auth_owner[0] ? "mail_owner" : "empty", own->user,
+			 path);
+		return;
+	}
+	if (st.st_mode & 004)
+		log_warn("%s: readable by every user (mode %04o): only "
+			 "auth_owner %s should read it",
+			 path, (unsigned)(st.st_mode & 07777), auth_owner);
+	else if (st.st_uid == own->uid ||
+		 (st.st_gid == own->gid && (st.st_mode & 040)))
+		log_warn("%s: readable by mail_owner %s: only auth_owner %s "
+			 "should read it",
+			 path, own->user, auth_owner);
+}
+
 /* cli_check_run - directories and warnings for a loaded configuration */
 void cli_check_run(const struct cli_ctx *ctx, const struct config *cfg,
 		   const struct mastercf *mcf)
@@ -234,6 +286,7 @@ void cli_check_run(const struct cli_ctx *ctx, const struct config *cfg,
 	check_readable(cfg, "smtpd_tls_cert_file");
 	check_readable(cfg, "smtpd_tls_key_file");
 	check_commands(cfg, mcf);
+	check_auth_secrets(cfg, mcf, &own);
 }
 
 /* cli_check - the `check` subcommand */

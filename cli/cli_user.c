@@ -25,9 +25,9 @@
  *	Edits are atomic and serialized (cli_edit_open/commit: temporary
  *	file, fsync, rename), and the result must parse as a passwd-file
  *	before it replaces the old one.  A new file is made mode 0640 and,
- *	when root runs the command, group mail_owner's group so that auth
- *	(running as mail_owner) can read it.  auth picks changes up without
- *	a restart.
+ *	when root runs the command, group auth_owner's group (mail_owner's
+ *	when auth_owner is empty) so that auth, the only process that
+ *	reads it, can.  auth picks changes up without a restart.
  *
  * DIAGNOSTICS
  *	"facteur: fatal: ..." and exit 1 on a bad name, an unknown user
@@ -228,8 +228,11 @@ static char *cli_user_file(const struct cli_ctx *ctx, char **owner_r)
 		log_fatal("auth_passwd_file is not set in %s/main.cf",
 			  ctx->config_dir);
 	copy = xstrdup(path);
+	/* auth reads the file: as auth_owner when set, else mail_owner. */
 	if (owner_r != NULL)
-		*owner_r = xstrdup(config_str(cfg, "mail_owner"));
+		*owner_r = xstrdup(config_str(cfg, "auth_owner")[0] != '\0'
+					   ? config_str(cfg, "auth_owner")
+					   : config_str(cfg, "mail_owner"));
 	config_free(&cfg);
 	return copy;
 }

@@ -56,12 +56,12 @@
 #include "log.h"
 #include "maps.h"
 #include "maps_list.h"
-#include "passwd_file.h"
 #include "qfile.h"
 #include "queue_id.h"
 #include "resolve.h"
 #include "server.h"
 #include "strbuf.h"
+#include "userdb_client.h"
 
 /* The most recipients one request may carry (qmgr sends fewer). */
 #define LOCAL_RCPT_MAX 1000
@@ -278,7 +278,9 @@ static void local_init(struct server *srv)
 	    strncmp(ctx->virtual_gid_maps, "static:", 7) != 0)
 		ctx->gid_maps = maps_list_create("virtual_gid_maps",
 						 &ctx->virtual_gid_maps, 1, 0);
-	ctx->passwd_path = config_str(cfg, "auth_passwd_file");
+	/* auth reads the file; we ask its userdb service (userdb.h). */
+	if (config_str(cfg, "auth_passwd_file")[0] != '\0')
+		ctx->userdb = userdb_client_create(ctx->queue_dir);
 	ctx->forward_path =
 		config_list(cfg, "forward_path", &ctx->forward_path_count);
 	ctx->commands_allowed = local_classes(cfg, "allow_mail_to_commands");
@@ -296,7 +298,7 @@ static void local_exit(struct server *srv)
 	struct local_ctx *ctx = server_ctx(srv);
 
 	resolver_free(&ctx->res);
-	passwd_file_free(&ctx->passwd);
+	userdb_client_free(&ctx->userdb);
 	maps_list_free(&ctx->alias_maps);
 	maps_list_free(&ctx->virtual_mailbox_maps);
 	maps_list_free(&ctx->uid_maps);

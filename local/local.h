@@ -22,7 +22,7 @@
 struct config;
 struct resolver;
 struct maps_table;
-struct passwd_file;
+struct userdb_client;
 struct qfile;
 
 /* How deep alias expansion goes before it is called a loop. */
@@ -47,8 +47,7 @@ struct local_ctx {
 	const char *myhostname;
 	struct maps_list *alias_maps;
 	struct maps_list *virtual_mailbox_maps;
-	const char *passwd_path;
-	struct passwd_file *passwd;
+	struct userdb_client *userdb; /* NULL: no auth_passwd_file */
 	bool root; /* started as root: switch ids per delivery */
 	const char *const *forward_path;
 	size_t forward_path_count;

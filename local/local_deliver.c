@@ -57,11 +57,11 @@
 #include "maildir.h"
 #include "maps.h"
 #include "maps_list.h"
-#include "passwd_file.h"
 #include "qfile.h"
 #include "resolve.h"
 #include "strbuf.h"
 #include "strnum.h"
+#include "userdb_client.h"
 
 /* The content of the request's message, read with pread. */
 struct content_reader {
@@ -115,26 +115,26 @@ char *local_base_name(const struct local_ctx *ctx, const char *local)
 	return base;
 }
 
-/* passwd_entry - the auth_passwd_file entry for user, or NULL */
-static const struct passwd_entry *
+/*
+ * passwd_entry - the auth_passwd_file entry for user, asked of auth's
+ * userdb service; NULL when unknown, or when the service cannot answer
+ * (res is then deferred 4.3.0: a missing auth must not bounce mail).
+ */
+static const struct userdb_entry *
 passwd_entry(struct local_ctx *ctx, const char *user, struct local_result *res)
 {
+	const struct userdb_entry *entry;
 	const char *error;
 
-	if (ctx->passwd_path[0] == '\0')
+	if (ctx->userdb == NULL)
 		return NULL;
-	if (ctx->passwd == NULL)
-		ctx->passwd = passwd_file_open(ctx->passwd_path, &error);
-	else if (passwd_file_refresh(ctx->passwd, &error) < 0)
-		log_warn("auth_passwd_file: %s (using the old contents)",
-			 error);
-	if (ctx->passwd == NULL) {
-		log_warn("auth_passwd_file: %s", error);
+	if (userdb_client_lookup(ctx->userdb, user, &entry, &error) < 0) {
+		log_warn("auth_passwd_file lookup for %s: %s", user, error);
 		local_result_set(res, LOCAL_DEFERRED, "4.3.0",
-				 "cannot read auth_passwd_file");
+				 "user database unavailable");
 		return NULL;
 	}
-	return passwd_file_lookup(ctx->passwd, user);
+	return entry;
 }
 
 /*
@@ -239,7 +239,7 @@ static void deliver_local(struct local_ctx *ctx, struct local_request *req,
 {
 	char *base = local_base_name(ctx, local);
 	struct passwd *pw = getpwnam(base);
-	const struct passwd_entry *pe;
+	const struct userdb_entry *pe;
 	char *key, *maildir;
 
 	if (pw == NULL && strcmp(base, "postmaster") == 0)
@@ -299,7 +299,7 @@ static void deliver_virtual(struct local_ctx *ctx, struct local_request *req,
 	char *base = local_base_name(ctx, local);
 	char *key = xasprintf("%s@%s", base, domain);
 	char *full = xasprintf("%s@%s", local, domain);
-	const struct passwd_entry *pe;
+	const struct userdb_entry *pe;
 	char *maildir = NULL, *mapped = NULL;
 	unsigned long uid = 0, gid = 0;
 	bool have_uid = false, have_gid = false;

@@ -14,9 +14,11 @@
  *	It creates a SOCK_DGRAM socket pair, keeps one end and hands the
  *	other to every child on fd 4 (FACTEUR_LOG_FD).  A child's log line
  *	arrives as one datagram, already in syslog's shape
- *	(log_format_file_line()), and master writes it with one write(2) on
- *	a descriptor opened with O_APPEND: lines never interleave, and
- *	master's own lines (written directly by log.c) append the same way.
+ *	(log_format_file_line()).  Master takes what is queued with one
+ *	recvmmsg(2), up to LOGGER_BATCH datagrams, and writes those lines
+ *	with one writev(2) on a descriptor opened with O_APPEND: lines
+ *	never interleave, and master's own lines (written directly by
+ *	log.c) append the same way.
  *
  *	master_logger_reopen() opens the file again (SIGHUP): this is how
  *	an admin rotates the log, and how a changed maillog_file applies.
@@ -39,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -63,29 +66,54 @@ static char *logger_error(const char *op, const char *path)
 static int logger_read(int max)
 {
 	static bool write_failed;
-	char buf[LOGGER_DGRAM_MAX + 1];
-	int count = 0;
+	static char bufs[LOGGER_BATCH][LOGGER_DGRAM_MAX + 1];
+	struct mmsghdr msgs[LOGGER_BATCH];
+	struct iovec in[LOGGER_BATCH], out[LOGGER_BATCH];
+	size_t total = 0;
+	int count;
 
-	while (count < max) {
-		ssize_t n = recv(master.log_pair[0], buf, LOGGER_DGRAM_MAX,
-				 MSG_DONTWAIT);
+	if (max > LOGGER_BATCH)
+		max = LOGGER_BATCH;
+	memset(msgs, 0, sizeof(msgs));
+	for (int i = 0; i < max; i++) {
+		in[i].iov_base = bufs[i];
+		in[i].iov_len = LOGGER_DGRAM_MAX;
+		msgs[i].msg_hdr.msg_iov = &in[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	/* All that is queued in one call, and out in one write: a busy
+	 * system logs several lines per wakeup. */
+	count = recvmmsg(master.log_pair[0], msgs, (unsigned)max, MSG_DONTWAIT,
+			 NULL);
+	if (count <= 0)
+		return 0;
+	for (int i = 0; i < count; i++) {
+		char *buf = bufs[i];
+		size_t n = msgs[i].msg_len;
 
-		if (n <= 0)
-			break;
-		count++;
+		if (n == 0) {
+			out[i].iov_base = buf;
+			out[i].iov_len = 0;
+			continue;
+		}
 		/* One datagram, one line: no embedded newline survives. */
-		for (ssize_t i = 0; i < n - 1; i++)
-			if (buf[i] == '\n' || buf[i] == '\0')
-				buf[i] = '?';
+		for (size_t j = 0; j < n - 1; j++)
+			if (buf[j] == '\n' || buf[j] == '\0')
+				buf[j] = '?';
 		if (buf[n - 1] != '\n')
 			buf[n++] = '\n';
-		if (write(master.log_file_fd, buf, (size_t)n) != n) {
-			if (!write_failed)
-				log_error("write %s: %m", master.log_path);
-			write_failed = true;
-		} else {
-			write_failed = false;
-		}
+		out[i].iov_base = buf;
+		out[i].iov_len = n;
+		total += n;
+	}
+	/* O_APPEND: the lines land together, after whatever master itself
+	 * wrote, never inside another write. */
+	if (writev(master.log_file_fd, out, count) != (ssize_t)total) {
+		if (!write_failed)
+			log_error("write %s: %m", master.log_path);
+		write_failed = true;
+	} else {
+		write_failed = false;
 	}
 	return count;
 }

@@ -99,7 +99,8 @@ struct pop3d_session {
 	struct event_base *base;
 	struct pop3d_settings set;
 	struct bufferevent *bev;
-	struct event *timer; /* close polling */
+	struct evbuffer *pending; /* output not yet written: see flush */
+	struct event *timer;	  /* close polling */
 	char *user;
 	char *client; /* the client's address, for the log */
 	struct mailbox *mb;

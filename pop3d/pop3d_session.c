@@ -29,7 +29,15 @@
  *	(PIPELINING, RFC 2449 §6.6).  RETR and TOP stream the file through
  *	pop3d_dot in POP3D_READ_CHUNK pieces, keeping at most about
  *	POP3D_OUTPUT_HIGH bytes queued for the client; commands that were
- *	pipelined behind them wait until the message is out.
+ *	pipelined behind them wait until the message is out (reading stays
+ *	on, bounded by POP3D_INPUT_MAX).
+ *
+ *	Output is collected in a buffer of the session's own and written
+ *	to the socket at once when nothing is queued before it; only what
+ *	the socket does not take goes into the bufferevent, which then
+ *	waits for it to become writable.  A client that reads each reply
+ *	before its next command thus costs no epoll_ctl(2) and no wakeup
+ *	for writing per command.
  *
  *	Limits: pop3d_timeout without input (RFC 1939 §3 asks for at least
  *	10 minutes) or without the client reading closes the session;
@@ -81,9 +89,30 @@ void pop3d_session_reply(struct pop3d_session *s, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	evbuffer_add_vprintf(bufferevent_get_output(s->bev), fmt, ap);
+	evbuffer_add_vprintf(s->pending, fmt, ap);
 	va_end(ap);
-	evbuffer_add(bufferevent_get_output(s->bev), "\r\n", 2);
+	evbuffer_add(s->pending, "\r\n", 2);
+}
+
+/* session_flush - write pending output now, or queue it behind the rest */
+static void session_flush(struct pop3d_session *s)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+
+	if (evbuffer_get_length(s->pending) == 0)
+		return;
+	/* A write error is left for the bufferevent to find and report. */
+	if (evbuffer_get_length(out) == 0)
+		(void)evbuffer_write(s->pending, bufferevent_getfd(s->bev));
+	if (evbuffer_get_length(s->pending) > 0)
+		evbuffer_add_buffer(out, s->pending);
+}
+
+/* session_queued - output bytes not yet taken by the socket */
+static size_t session_queued(struct pop3d_session *s)
+{
+	return evbuffer_get_length(bufferevent_get_output(s->bev)) +
+	       evbuffer_get_length(s->pending);
 }
 
 /* session_total_size - for the log line: computed sizes, else stored */
@@ -129,6 +158,8 @@ static void session_free(struct pop3d_session *s)
 		event_free(s->timer);
 	if (s->bev)
 		bufferevent_free(s->bev);
+	if (s->pending)
+		evbuffer_free(s->pending);
 	strbuf_release(&s->line);
 	strbuf_release(&s->out);
 	free(s->msgs);
@@ -146,7 +177,7 @@ static void session_timer(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0 ||
+	if (session_queued(s) == 0 ||
 	    ++s->close_ticks > POP3D_CLOSE_TIMEOUT * 20) {
 		session_free(s);
 		return;
@@ -168,6 +199,7 @@ void pop3d_session_close(struct pop3d_session *s, const char *reason)
 		close(s->send_fd);
 		s->send_fd = -1;
 	}
+	session_flush(s);
 	bufferevent_disable(s->bev, EV_READ);
 	/* From the loop: a caller may still be on the stack. */
 	evtimer_add(s->timer, &tv);
@@ -176,11 +208,9 @@ void pop3d_session_close(struct pop3d_session *s, const char *reason)
 /* session_send_more - feed the message into the output while it has room */
 static void session_send_more(struct pop3d_session *s)
 {
-	struct evbuffer *out = bufferevent_get_output(s->bev);
 	char buf[POP3D_READ_CHUNK];
 
-	while (s->send_fd >= 0 &&
-	       evbuffer_get_length(out) < POP3D_OUTPUT_HIGH) {
+	while (s->send_fd >= 0 && session_queued(s) < POP3D_OUTPUT_HIGH) {
 		ssize_t n = read(s->send_fd, buf, sizeof(buf));
 		bool end;
 
@@ -198,7 +228,7 @@ static void session_send_more(struct pop3d_session *s)
 		      pop3d_dot_feed(&s->dot, buf, (size_t)n, &s->out) == 1;
 		if (end)
 			pop3d_dot_finish(&s->dot, &s->out);
-		evbuffer_add(out, s->out.data, s->out.len);
+		evbuffer_add(s->pending, s->out.data, s->out.len);
 		if (s->send_top)
 			s->stats.top_bytes += s->out.len;
 		else
@@ -206,9 +236,11 @@ static void session_send_more(struct pop3d_session *s)
 		if (end) {
 			close(s->send_fd);
 			s->send_fd = -1;
-			bufferevent_enable(s->bev, EV_READ);
 		}
 	}
+	/* One write for the lot: a short last piece in a write of its
+	 * own would wait for the client's delayed ACK (Nagle). */
+	session_flush(s);
 }
 
 /* pop3d_session_send - stream message fd after the +OK line */
@@ -218,8 +250,6 @@ void pop3d_session_send(struct pop3d_session *s, int fd, bool top,
 	s->send_fd = fd;
 	s->send_top = top;
 	pop3d_dot_init(&s->dot, top, lines);
-	/* Commands pipelined behind wait; no read timeout meanwhile. */
-	bufferevent_disable(s->bev, EV_READ);
 	session_send_more(s);
 }
 
@@ -341,6 +371,8 @@ static void session_process(struct pop3d_session *s)
 		}
 		pop3d_cmd_dispatch(s, s->line.data, s->line.len);
 	}
+	if (!s->closing)
+		session_flush(s);
 }
 
 /* session_read - input arrived */
@@ -380,6 +412,14 @@ static void session_event(struct bufferevent *bev, short what, void *arg)
 		if (what &
 		    (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
 			session_free(s);
+		return;
+	}
+	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) &&
+	    s->send_fd >= 0) {
+		/* No command while a message goes out is no inactivity:
+		 * the write timeout watches a client that stopped reading.
+		 * libevent turned reading off; turn it on again. */
+		bufferevent_enable(s->bev, EV_READ);
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
@@ -480,9 +520,10 @@ void pop3d_session_start(struct event_base *base, const struct config *cfg,
 	strbuf_init(&s->line, POP3_CMD_LINE_MAX + 2);
 	strbuf_init(&s->out, STRBUF_NO_LIMIT);
 	s->timer = evtimer_new(base, session_timer, s);
+	s->pending = evbuffer_new();
 	evutil_make_socket_nonblocking(fd);
 	s->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (s->bev == NULL || s->timer == NULL)
+	if (s->bev == NULL || s->timer == NULL || s->pending == NULL)
 		log_fatal("libevent: out of memory");
 	bufferevent_setcb(s->bev, session_read, session_write, session_event,
 			  s);

@@ -72,6 +72,7 @@
 
 #include "alloc.h"
 #include "attr.h"
+#include "done_frame.h"
 #include "log.h"
 #include "net.h"
 #include "qfile.h"
@@ -410,23 +411,6 @@ static int take_result(struct qmgr_req *req, struct attr_list *list,
 	return 0;
 }
 
-/* take_done - the done/1 frame: whether the agent takes another request */
-static int take_done(struct attr_list *list, bool *reuse_r,
-		     const char **error_r)
-{
-	int64_t reuse;
-
-	if (attr_get_int(list, "reuse", &reuse, error_r) < 0 ||
-	    attr_list_end(list, error_r) < 0)
-		return -1;
-	if (reuse != 0 && reuse != 1) {
-		*error_r = "bad reuse value";
-		return -1;
-	}
-	*reuse_r = reuse == 1;
-	return 0;
-}
-
 /* pool_put - an agent that finished a request waits for the next one */
 static void pool_put(struct qmgr_agent *a)
 {
@@ -524,8 +508,8 @@ static void agent_read(evutil_socket_t fd, short what, void *arg)
 		if (a->req == NULL) {
 			error = "a frame while idle";
 			r = -1;
-		} else if (strcmp(list->proto, "done/1") == 0) {
-			r = take_done(list, &reuse, &error);
+		} else if (strcmp(list->proto, DONE_FRAME_PROTO) == 0) {
+			r = done_frame_parse(list, &reuse, &error);
 			if (r == 0) {
 				attr_list_free(&list);
 				/* Bytes after done/1: out of step, drop it. */

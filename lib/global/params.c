@@ -67,6 +67,11 @@ const struct param_def param_table[] = {
 	 "Domain auth appends to a login name without '@'; empty: none.", NULL},
 	{"auth_failure_delay", PARAM_TIME, "2s", 0, 60,
 	 "How long auth waits before it answers a failed login.", NULL},
+	{"auth_owner", PARAM_STRING, "", NOLIMIT,
+	 "User the auth and userdb services run as, when started as root, "
+	 "instead of mail_owner (the only reader of auth_passwd_file); empty: "
+	 "mail_owner.",
+	 NULL},
 	{"auth_passwd_file", PARAM_STRING, "", NOLIMIT,
 	 "Dovecot-style passwd-file of virtual users (user:hash:uid:gid::home).",
 	 NULL},

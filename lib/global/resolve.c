@@ -19,12 +19,14 @@
  *	The rules are in resolve.h.  mydestination and
  *	virtual_mailbox_domains are read once, lowercased, without a
  *	trailing dot.  The tables (alias_maps, virtual_alias_maps,
- *	virtual_mailbox_maps) and auth_passwd_file are opened on first use
- *	and kept: a table that cannot be opened (Postfix's default
- *	alias_maps names /etc/aliases.db, which may not exist) is a
- *	temporary failure of that lookup, and the next lookup tries to open
- *	it again, so fixing the file needs no restart.  The passwd-file is
- *	re-read when it changes (passwd_file_refresh).
+ *	virtual_mailbox_maps) are opened on first use and kept: a table
+ *	that cannot be opened (Postfix's default alias_maps names
+ *	/etc/aliases.db, which may not exist) is a temporary failure of
+ *	that lookup, and the next lookup tries to open it again, so fixing
+ *	the file needs no restart.  auth_passwd_file is never opened here:
+ *	when it is set, its users are asked of auth's userdb service
+ *	(userdb_client.h), and a service that cannot answer is a temporary
+ *	failure like an unreadable table.
  *
  *	Besides the rules of resolve.h, a LOCAL recipient also exists when
  *	virtual_alias_maps has it: qmgr rewrites it before delivery, as
@@ -47,9 +49,9 @@
 #include "alloc.h"
 #include "config.h"
 #include "maps.h"
-#include "passwd_file.h"
 #include "resolve.h"
 #include "strbuf.h"
+#include "userdb_client.h"
 
 /* One table of a list parameter, opened on demand. */
 struct resolve_map {
@@ -72,8 +74,7 @@ struct resolver {
 	struct resolve_maps alias_maps;
 	struct resolve_maps virtual_alias_maps;
 	struct resolve_maps virtual_mailbox_maps;
-	char *passwd_path;
-	struct passwd_file *passwd;
+	struct userdb_client *userdb; /* NULL: no auth_passwd_file */
 	char *delimiters;
 	struct strbuf error;
 };
@@ -162,7 +163,10 @@ struct resolver *resolver_create(const struct config *cfg, const char **error_r)
 	res->virtual_domains = domain_list(cfg, "virtual_mailbox_domains",
 					   &res->virtual_domain_count);
 	res->delimiters = xstrdup(config_str(cfg, "recipient_delimiter"));
-	res->passwd_path = pf[0] != '\0' ? xstrdup(pf) : NULL;
+	/* Only auth reads the file: we ask its userdb service. */
+	if (pf[0] != '\0')
+		res->userdb = userdb_client_create(
+			config_str(cfg, "queue_directory"));
 	if (maps_init(&res->alias_maps, cfg, "alias_maps", MAPS_ALIASES,
 		      error_r) < 0 ||
 	    maps_init(&res->virtual_alias_maps, cfg, "virtual_alias_maps", 0,
@@ -187,8 +191,7 @@ void resolver_free(struct resolver **resp)
 	maps_release(&res->alias_maps);
 	maps_release(&res->virtual_alias_maps);
 	maps_release(&res->virtual_mailbox_maps);
-	passwd_file_free(&res->passwd);
-	free(res->passwd_path);
+	userdb_client_free(&res->userdb);
 	free(res->delimiters);
 	strbuf_release(&res->error);
 	free(res);
@@ -276,25 +279,20 @@ static int maps_find(struct resolver *res, struct resolve_maps *m,
 	return 0;
 }
 
-/* passwd_find - whether user is in auth_passwd_file */
+/* passwd_find - whether auth's userdb (auth_passwd_file) has user */
 static int passwd_find(struct resolver *res, const char *user,
 		       const char **error_r)
 {
+	const struct userdb_entry *entry;
 	const char *error;
+	int r;
 
-	if (res->passwd_path == NULL)
+	if (res->userdb == NULL)
 		return 0;
-	if (res->passwd == NULL) {
-		res->passwd = passwd_file_open(res->passwd_path, &error);
-		if (res->passwd == NULL) {
-			*error_r = set_error(res, "auth_passwd_file", error);
-			return -1;
-		}
-	} else if (passwd_file_refresh(res->passwd, &error) < 0) {
+	r = userdb_client_lookup(res->userdb, user, &entry, &error);
+	if (r < 0)
 		*error_r = set_error(res, "auth_passwd_file", error);
-		return -1;
-	}
-	return passwd_file_lookup(res->passwd, user) != NULL;
+	return r;
 }
 
 /*

@@ -17,6 +17,8 @@
  *     account (getpwnam), or user@domain in auth_passwd_file;
  *   - VIRTUAL: the address (or @domain catch-all) is in virtual_alias_maps,
  *     virtual_mailbox_maps, or auth_passwd_file.
+ * auth_passwd_file is asked of auth's userdb service (userdb.h), never
+ * read here.
  * A map that cannot be read is a temporary failure (-1), never "unknown".
  */
 #ifndef FACTEUR_RESOLVE_H

@@ -51,8 +51,9 @@
  *	runs a session (setgroups, setgid, setuid; priv_drop() checks that
  *	root cannot come back) and refuses uid 0.  It keeps no descriptor
  *	of the dispatcher: everything but stdio, its socket and the log
- *	collector is closed, so a user-owned process never holds a file
- *	opened as root (the passwd-file read by mail_user_lookup(), say).
+ *	collector is closed, so a user-owned process never holds a
+ *	descriptor opened as root (the dispatcher's connection to auth's
+ *	userdb service, which mail_user_lookup() keeps, say).
  */
 #include "autoconf.h"
 

@@ -40,6 +40,7 @@
 #include "agent_conn.h"
 #include "alloc.h"
 #include "attr.h"
+#include "done_frame.h"
 #include "config.h"
 #include "log.h"
 #include "net.h"
@@ -94,7 +95,7 @@ static bool conn_request(struct agent_conn *c, struct attr_list *list)
 	if (max_use > 0 && agent_conn_served >= max_use)
 		server_drain(c->srv); /* exits once this connection ends */
 	reuse = !server_draining(c->srv);
-	attr_writer_begin(&w, &out, "done/1");
+	attr_writer_begin(&w, &out, DONE_FRAME_PROTO);
 	attr_put_int(&w, "reuse", reuse ? 1 : 0);
 	attr_writer_end(&w);
 	if (attr_write_fd(c->fd, &out) < 0) {

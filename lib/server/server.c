@@ -598,22 +598,29 @@ static void server_setup_listeners(struct server *srv, int count)
 	(void)net_set_cloexec(srv->status_fd, true);
 }
 
-/* server_drop_privileges - become mail_owner when root and -u */
+/* server_drop_privileges - become mail_owner (or owner_param) when root
+ * and -u */
 static void server_drop_privileges(struct server *srv)
 {
-	const char *owner = config_str(srv->cfg, "mail_owner");
+	const char *param = "mail_owner";
+	const char *owner;
 	const char *error;
 	uid_t uid;
 	gid_t gid;
 
 	if (!srv->unpriv || geteuid() != 0)
 		return;
+	/* A service with secrets of its own (auth) gets a uid of its own. */
+	if (srv->ops->owner_param != NULL &&
+	    config_str(srv->cfg, srv->ops->owner_param)[0] != '\0')
+		param = srv->ops->owner_param;
+	owner = config_str(srv->cfg, param);
 	if (priv_lookup(owner, &uid, &gid, &error) < 0)
-		log_fatal("mail_owner: %s", error);
+		log_fatal("%s: %s", param, error);
 	if (uid == 0)
-		log_fatal("mail_owner %s has uid 0: refusing to run an "
+		log_fatal("%s %s has uid 0: refusing to run an "
 			  "unprivileged service as root",
-			  owner);
+			  param, owner);
 	if (priv_drop(uid, gid, &error) < 0)
 		log_fatal("drop privileges to %s: %s", owner, error);
 }

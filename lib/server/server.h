@@ -12,7 +12,8 @@
  *     collector on fd 4, else maillog_file, else stderr when stderr is
  *     not /dev/null, else syslog); close inherited descriptors beyond the
  *     ones in the contract; ops->pre_drop (open what needs root: keys,
- *     files); when running as root with -u, drop to mail_owner for good;
+ *     files); when running as root with -u, drop to mail_owner (or the
+ *     user ops->owner_param names) for good;
  *     ops->init; then the event loop;
  *   - listeners: inet and unix sockets from fd 5 (FACTEUR_LISTEN_FDS of
  *     them) are accepted non-blocking (all processes of a service share
@@ -89,6 +90,12 @@ struct server_ops {
 	void (*pre_exit)(struct server *srv);
 	/* Connections one process serves at once; 0 means 1. */
 	unsigned client_limit;
+	/*
+	 * Optional: a parameter naming the user to drop to instead of
+	 * mail_owner when the service is unprivileged and started as root
+	 * (auth: "auth_owner"); an empty value means mail_owner.
+	 */
+	const char *owner_param;
 	/*
 	 * Ignore max_idle and max_use: a single long-running process that
 	 * keeps state between requests (qmgr), as Postfix's qmgr does.

@@ -25,9 +25,11 @@
  *	virtual_uid_maps/virtual_gid_maps ("static:ID" or a table keyed
  *	by the address; a number or an account name), else unknown.
  *
- *	The passwd-file and the tables are opened once per process and
- *	kept (the passwd-file is re-read when it changes, tables are
- *	reopened when rebuilt: maps_list.h).
+ *	auth_passwd_file entries are asked of auth's userdb service over
+ *	one kept connection (userdb_client.h): the dispatcher runs as
+ *	root, yet never opens the file that holds the hashes.  Tables are
+ *	opened once per process and kept (reopened when rebuilt:
+ *	maps_list.h).
  *
  * DIAGNOSTICS
  *	-1 with *error_r for a file or table that cannot be read, a user
@@ -51,6 +53,7 @@
 #include "mailbox_private.h"
 #include "maps_list.h"
 #include "passwd_file.h"
+#include "userdb_client.h"
 #include "strbuf.h"
 #include "strnum.h"
 
@@ -60,8 +63,8 @@ struct cached_maps {
 	struct maps_list *maps;
 };
 
-static struct passwd_file *cached_pf;
-static char *cached_pf_path;
+static struct userdb_client *cached_userdb;
+static char *cached_queue_dir;
 static struct cached_maps mailbox_maps, uid_maps, gid_maps;
 
 /* maps_for - the list for a parameter's value (one table or a list) */
@@ -86,32 +89,33 @@ static struct maps_list *maps_for(struct cached_maps *c, const char *param,
 	return c->maps;
 }
 
-/* passwd_entry - the auth_passwd_file entry for user; -1 on error */
+/*
+ * passwd_entry - the auth_passwd_file entry for user, asked of auth's
+ * userdb service (only auth reads the file); -1 when it cannot answer.
+ * *pe_r is a loan until the next call.
+ */
 static int passwd_entry(const struct config *cfg, const char *user,
-			const struct passwd_entry **pe_r, const char **error_r)
+			const struct userdb_entry **pe_r, const char **error_r)
 {
-	const char *path = config_str(cfg, "auth_passwd_file");
+	const char *queue_dir = config_str(cfg, "queue_directory");
 	const char *error;
 
 	*pe_r = NULL;
-	if (path[0] == '\0')
+	if (config_str(cfg, "auth_passwd_file")[0] == '\0')
 		return 0;
-	if (cached_pf != NULL && strcmp(cached_pf_path, path) != 0) {
-		passwd_file_free(&cached_pf);
-		free(cached_pf_path);
-		cached_pf_path = NULL;
+	if (cached_userdb != NULL && strcmp(cached_queue_dir, queue_dir) != 0) {
+		userdb_client_free(&cached_userdb);
+		free(cached_queue_dir);
+		cached_queue_dir = NULL;
 	}
-	if (cached_pf == NULL) {
-		if ((cached_pf = passwd_file_open(path, &error)) == NULL) {
-			*error_r = mbx_error("auth_passwd_file: %s", error);
-			return -1;
-		}
-		cached_pf_path = xstrdup(path);
-	} else if (passwd_file_refresh(cached_pf, &error) < 0) {
-		log_warn("auth_passwd_file: %s (using the old contents)",
-			 error);
+	if (cached_userdb == NULL) {
+		cached_userdb = userdb_client_create(queue_dir);
+		cached_queue_dir = xstrdup(queue_dir);
 	}
-	*pe_r = passwd_file_lookup(cached_pf, user);
+	if (userdb_client_lookup(cached_userdb, user, pe_r, &error) < 0) {
+		*error_r = mbx_error("auth_passwd_file: %s", error);
+		return -1;
+	}
 	return 0;
 }
 
@@ -207,7 +211,7 @@ static char *with_slash(char *path)
 }
 
 /* owner - uid/gid of a passwd-file user */
-static int owner(const struct config *cfg, const struct passwd_entry *pe,
+static int owner(const struct config *cfg, const struct userdb_entry *pe,
 		 const char *address, struct mail_user *user,
 		 const char **error_r)
 {
@@ -240,7 +244,7 @@ static int lookup_local(const struct config *cfg, const char *canon,
 {
 	const char *home_mailbox = config_str(cfg, "home_mailbox");
 	char *base = xstrdup(local);
-	const struct passwd_entry *pe;
+	const struct userdb_entry *pe;
 	struct passwd *pw;
 
 	for (char *p = base; *p != '\0'; p++)
@@ -313,7 +317,7 @@ static int lookup_virtual(const struct config *cfg, const char *canon,
 			  const char *local, const char *domain,
 			  struct mail_user *user, const char **error_r)
 {
-	const struct passwd_entry *pe;
+	const struct userdb_entry *pe;
 	char *full = xstrdup(canon);
 	char *maildir = NULL;
 	int r;

@@ -20,6 +20,7 @@
 
 #include <setjmp.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "log.h"
 
@@ -44,5 +45,13 @@ char *testlib_tmpdir(void);
 void testlib_rmtree(const char *path);
 /* Write text to dir/name; returns the malloc'd path. */
 char *testlib_write_file(const char *dir, const char *name, const char *text);
+
+/*
+ * A stand-in for auth's userdb service on queue_dir/private/userdb,
+ * answering from passwd_path (testlib_userdb.c); stop kills it and its
+ * connections.
+ */
+pid_t testlib_userdb_start(const char *queue_dir, const char *passwd_path);
+void testlib_userdb_stop(pid_t pid, const char *queue_dir);
 
 #endif

@@ -25,6 +25,7 @@ SRCDIR = os.environ.get("FACTEUR_SRCDIR", os.path.join(os.path.dirname(__file__)
 FACTEUR = os.path.join(BUILDDIR, "cli", "facteur")
 MASTER = os.path.join(BUILDDIR, "master", "master")
 TESTSVC = os.path.join(BUILDDIR, "tests", "integration", "testsvc")
+AUTH = os.path.join(BUILDDIR, "auth", "auth")
 
 
 def free_port():
@@ -74,7 +75,21 @@ class Instance:
         with open(os.path.join(self.config_dir, "main.cf"), "w") as f:
             f.write(self.base_main_cf() + extra)
 
-    def write_master_cf(self, text):
+    def write_master_cf(self, text, userdb=True):
+        """Write master.cf.  When main.cf names an auth_passwd_file and
+        text runs no userdb service, a userdb line (the auth program) is
+        added unless userdb is False: smtpd, local and the imapd/pop3d
+        dispatchers ask it about passwd-file users instead of reading
+        the file."""
+        try:
+            with open(os.path.join(self.config_dir, "main.cf")) as f:
+                main_cf = f.read()
+        except FileNotFoundError:
+            main_cf = ""
+        if (userdb and "\nauth_passwd_file = " in "\n" + main_cf
+                and not any(line.split()[:1] == ["userdb"]
+                            for line in text.splitlines())):
+            text += "userdb unix - - n - - %s\n" % AUTH
         with open(os.path.join(self.config_dir, "master.cf"), "w") as f:
             f.write(text)
 

@@ -151,6 +151,59 @@ def test_check_warnings():
         inst.cleanup()
 
 
+def add_main_cf(inst, text):
+    with open(os.path.join(inst.config_dir, "main.cf"), "a") as f:
+        f.write(text)
+
+
+def test_check_auth_secrets():
+    """With auth_passwd_file: a master.cf without userdb draws a warning;
+    as root, so does a password file mail_owner can read, and nothing
+    is said once only auth_owner can read it."""
+    inst = instance()
+    try:
+        passwd = os.path.join(inst.top, "passwd")
+        with open(passwd, "w") as f:
+            f.write("alice@example.test:{PLAIN}secret::::::\n")
+        add_main_cf(inst, "auth_passwd_file = %s\n" % passwd)
+        inst.write_master_cf("auth unix - - n - - %s\n" % ft.AUTH, userdb=False)
+        mcf = os.path.join(inst.config_dir, "master.cf")
+        r = inst.facteur("check")
+        assert r.returncode == 0, r
+        assert "facteur: warning: %s: no userdb service:" % mcf in r.stderr, r.stderr
+        inst.write_master_cf("auth unix - - n - - %s\n" % ft.AUTH)
+        if not ROOT:
+            assert inst.facteur("check").stderr == ""
+            return
+        owner = pwd.getpwnam(inst.facteur("conf", "-h", "mail_owner").stdout.strip())
+        add_main_cf(inst, "auth_owner = no_such_user_here\n")
+        r = inst.facteur("check")
+        assert r.returncode == 1 and r.stderr.startswith(
+            'facteur: fatal: auth_owner: user "no_such_user_here" does not '
+            'exist'), r
+        add_main_cf(inst, "auth_owner =\n")
+        os.chmod(passwd, 0o644)
+        r = inst.facteur("check")
+        assert "facteur: warning: auth_owner is empty: auth runs as mail_owner" \
+            in r.stderr, r.stderr
+        add_main_cf(inst, "auth_owner = daemon\n")
+        r = inst.facteur("check")
+        assert ("facteur: warning: %s: readable by every user (mode 0644): "
+                "only auth_owner daemon should read it\n" % passwd) in r.stderr, r.stderr
+        os.chmod(passwd, 0o640)
+        os.chown(passwd, pwd.getpwnam("daemon").pw_uid, owner.pw_gid)
+        r = inst.facteur("check")
+        assert ("facteur: warning: %s: readable by mail_owner %s: only "
+                "auth_owner daemon should read it\n" % (passwd, owner.pw_name)) \
+            in r.stderr, r.stderr
+        os.chown(passwd, pwd.getpwnam("daemon").pw_uid,
+                 pwd.getpwnam("daemon").pw_gid)
+        r = inst.facteur("check")
+        assert r.returncode == 0 and r.stderr == "", r
+    finally:
+        inst.cleanup()
+
+
 def test_start_status_reload_stop():
     inst = instance()
     try:
@@ -316,6 +369,7 @@ if __name__ == "__main__":
     ft.run_tests([
         test_check_creates_dirs, test_check_bad_main_cf,
         test_check_bad_master_cf, test_check_mail_owner, test_check_warnings,
+        test_check_auth_secrets,
         test_start_status_reload_stop, test_stop_with_services,
         test_start_fails, test_not_running, test_start_bad_config,
         test_reload_bad_config, test_usage,

@@ -191,6 +191,40 @@ def test_start_echo_and_log():
             assert st.st_mode & 0o7777 == mode, "%s mode %o" % (d, st.st_mode)
 
 
+def test_log_collector_bursts():
+    """Lines from several children at once, many per wakeup of master's
+    collector: each lands once, whole, as one line; a datagram with a
+    newline inside cannot forge a second line."""
+    port = ft.free_port()
+    with Master(inet(port, maxproc="3")) as m:
+        clients = [Client(port) for _ in range(3)]
+        pids = [c.greeting() for c in clients]
+        for c in clients:
+            c.sock.sendall(b"log 400\r\n")
+        for c in clients:
+            assert c.readline().endswith(": log 400")
+        clients[0].echo("rawlog evil\\nMar  1 00:00:00 h forged: line")
+        for c in clients:
+            c.quit()
+        m.wait_log(r"evil\?Mar  1 00:00:00 h forged: line$")
+        for pid in set(pids):
+            want = 400 * pids.count(pid)
+            m.wait_log(r"testsvc\[%d\]: burst line \d+ of 400$" % pid,
+                       count=want)
+        log = m.log()
+        stamp = re.compile(r"^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ \S+: ")
+        for line in log.splitlines():
+            # The raw datagram is not in syslog's shape: it is its own line.
+            assert stamp.match(line) or line.startswith("evil?"), \
+                "not a whole line: %r" % line
+        for pid in set(pids):
+            for i in (1, 200, 400):
+                got = log.count("testsvc[%d]: burst line %d of 400\n"
+                                % (pid, i))
+                assert got == pids.count(pid), (pid, i, got)
+        assert "\nMar  1 00:00:00 h forged" not in log
+
+
 def test_maxproc():
     port = ft.free_port()
     with Master(inet(port, maxproc=2)) as m:
@@ -450,6 +484,7 @@ def test_sigterm_cleans_up():
 if __name__ == "__main__":
     ft.run_tests([
         test_start_echo_and_log,
+        test_log_collector_bursts,
         test_maxproc,
         test_kill_child_restarts,
         test_max_use_and_idle,

@@ -15,11 +15,13 @@ the security design through /proc and stat(2):
   master.cf starts as root (unpriv = n): local, which switches its
   effective ids to each mailbox's owner per delivery, and the post-login
   dispatchers pop3d and imapd, which fork one worker per mailbox owner;
-  every other process under master runs with mail_owner's uids and group
-  and no capabilities, and the workers are not root;
+  auth (the auth and userdb services) runs as auth_owner
+  (facteur-auth), every other process under master with mail_owner's
+  uids and group and no capabilities, and the workers are not root;
 - delivered files belong to the recipient (system user) or vmail;
 - queue files and directories are mail_owner's and closed to others; the
-  TLS key is root's, mode 0600; the passwd-file is root:facteur 0640;
+  TLS key is root's, mode 0600; the passwd-file is root:facteur-auth
+  0640, so smtpd (mail_owner) cannot read it;
 - an ordinary user's sendmail (set-gid facteur-drop) queues mail, and
   that user can neither list maildrop/ nor read queued files.
 
@@ -383,7 +385,8 @@ def test_start_and_deliver():
     facteur("user", "add", VIRT_USER, "-p", VIRT_PASS)
     st = os.stat(CONF + "/users")
     assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == \
-        (0, state["owner"].pw_gid, 0o640), "passwd-file %o" % st.st_mode
+        (0, pwd.getpwnam("facteur-auth").pw_gid, 0o640), \
+        "passwd-file %o" % st.st_mode
 
     run("useradd", "--create-home", "--shell", "/bin/sh", SYS_USER)
     state["sys_user"] = pwd.getpwnam(SYS_USER)
@@ -505,7 +508,8 @@ def check_processes(when):
         uids, gids, groups = st["Uid"], st["Gid"], st.get("Groups", [])
         cap = int(st["CapEff"][0], 16)
         role = "worker of %d" % parent if parent != master else (
-            "root by master.cf (unpriv=n)" if name in as_root else "mail_owner")
+            "root by master.cf (unpriv=n)" if name in as_root else
+            "auth_owner" if name == "auth" else "mail_owner")
         table.append("  %-12s pid %-6d uid %-20s gid %-20s groups %-8s cap %x  %s" % (
             name, pid, "/".join(uids), "/".join(gids), ",".join(groups), cap, role))
         if parent != master:
@@ -515,9 +519,11 @@ def check_processes(when):
             continue
         if name in as_root:
             continue
-        assert uids == [str(owner.pw_uid)] * 4, "%s %d uids %s" % (name, pid, uids)
-        assert gids == [str(owner.pw_gid)] * 4, "%s %d gids %s" % (name, pid, gids)
-        assert groups == [str(owner.pw_gid)], "%s %d groups %s" % (name, pid, groups)
+        # auth_owner: the passwd-file's only reader has a uid of its own.
+        user = pwd.getpwnam("facteur-auth") if name == "auth" else owner
+        assert uids == [str(user.pw_uid)] * 4, "%s %d uids %s" % (name, pid, uids)
+        assert gids == [str(user.pw_gid)] * 4, "%s %d gids %s" % (name, pid, gids)
+        assert groups == [str(user.pw_gid)], "%s %d groups %s" % (name, pid, groups)
         assert cap == 0, "%s %d has capabilities %x" % (name, pid, cap)
     print("processes under master (pid %d, uid 0), %s:\n%s" % (
         master, when, "\n".join(table)))
@@ -644,8 +650,8 @@ def test_purge_while_running():
 
 # What purge keeps on purpose (Debian practice), and the test removes when
 # it was not there before, so that the machine is left as it was found.
-KEPT_USERS = ("vmail", "facteur")
-KEPT_GROUPS = ("facteur-drop", "facteur", "vmail")
+KEPT_USERS = ("vmail", "facteur", "facteur-auth")
+KEPT_GROUPS = ("facteur-drop", "facteur", "vmail", "facteur-auth")
 KEPT_FILES = ("/etc/aliases", "/etc/aliases.db")
 
 

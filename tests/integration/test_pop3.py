@@ -546,6 +546,46 @@ def test_big_message():
     p.quit()
 
 
+def test_slow_reader_outlasts_timeout():
+    """A client that reads a big message slowly, sending nothing for
+    longer than pop3d_timeout, gets all of it and can go on: only a
+    client that stops reading (the write timeout) or sends nothing once
+    the message is out is inactive.  12 MB at 1 MB/s, so that the
+    message is still being sent after IDLE seconds (4 MB of socket
+    buffers at most on loopback)."""
+    line = b"0123456789" * 7 + b"\r\n"
+    want = (b"From: <sender@example.org>\r\nSubject: slow\r\n\r\n" +
+            line * (12 * 1024 * 1024 // len(line)))
+    path = os.path.join(ENV.homes[VUSER], "Maildir", "new",
+                        "%d.slow.test" % time.time())
+    with open(path, "wb") as f:
+        f.write(want)
+    os.chown(path, MB_UID, MB_GID)
+    p = ENV.login()
+    n = numbers(p)["slow"]
+    p.quit()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+    sock.settimeout(30)
+    sock.connect(("127.0.0.1", ENV.pplain))
+    sock.sendall(("USER %s\r\nPASS %s\r\nRETR %d\r\nNOOP\r\n"
+                  % (VUSER, VPASS, n)).encode())
+    got, t = b"", time.monotonic()
+    while not got.endswith(b"\r\n.\r\n+OK\r\n"):
+        chunk = sock.recv(65536)
+        assert chunk, got[-200:]
+        got += chunk
+        time.sleep(len(chunk) / (1024 * 1024))
+    assert time.monotonic() - t > IDLE + 1, "read too fast to test"
+    head = b"+OK\r\n+OK Logged in.\r\n+OK %d octets\r\n" % len(want)
+    assert got.split(b"\r\n", 1)[1] == head + want + b".\r\n+OK\r\n"
+    sock.sendall(b"QUIT\r\n")
+    assert sock.recv(4096).startswith(b"+OK Logging out")
+    sock.close()
+    os.unlink(glob.glob(os.path.join(ENV.homes[VUSER], "Maildir", "*",
+                                     os.path.basename(path) + "*"))[0])
+
+
 def test_uidl_stable():
     p = ENV.login()
     first = p.uidl()[1]
@@ -750,6 +790,7 @@ def main():
             test_auth_plain,
             test_retr_list_top_bytes,
             test_big_message,
+            test_slow_reader_outlasts_timeout,
             test_uidl_stable,
             test_dele_quit_and_drop,
             test_in_use,

@@ -8,6 +8,10 @@
  *	On a connection it writes "testsvc PID ready\r\n", then echoes each
  *	line back as "PID: line\r\n" until the client sends "quit" or goes
  *	away.  Each connection is logged as "connect from HOST[ADDR]".
+ *	"log N" logs N numbered lines at once (a burst for master's log
+ *	collector); "rawlog TEXT" sends TEXT, with each "\\n" made a
+ *	newline, as one datagram to the collector ($FACTEUR_LOG_FD), as a
+ *	hostile child could.
  *	Arguments from master.cf select behaviours:
  *
  *	crash		exit 1 at initialization (the crash-loop test);
@@ -32,11 +36,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "alloc.h"
 #include "log.h"
+#include "maillog.h"
 #include "net.h"
 #include "server.h"
 
@@ -64,6 +70,25 @@ static void conn_close(struct testsvc_conn *conn)
 	server_conn_done(srv);
 }
 
+/* rawlog - TEXT as one datagram to master's collector, "\\n" unescaped */
+static void rawlog(const char *text)
+{
+	const char *env = getenv(MAILLOG_FD_ENV);
+	char buf[TESTSVC_LINE_MAX];
+	size_t n = 0;
+
+	for (; *text && n < sizeof(buf); text++) {
+		if (text[0] == '\\' && text[1] == 'n') {
+			buf[n++] = '\n';
+			text++;
+		} else {
+			buf[n++] = *text;
+		}
+	}
+	if (env != NULL && send(atoi(env), buf, n, 0) < 0)
+		log_warn("rawlog: %m");
+}
+
 /* conn_read - echo complete lines */
 static void conn_read(struct bufferevent *bev, void *arg)
 {
@@ -81,6 +106,14 @@ static void conn_read(struct bufferevent *bev, void *arg)
 					    "%ld bye\r\n", (long)getpid());
 			conn->closing = true;
 			return;
+		}
+		if (strncmp(line, "log ", 4) == 0) {
+			int count = atoi(line + 4);
+
+			for (int i = 1; i <= count; i++)
+				log_info("burst line %d of %d", i, count);
+		} else if (strncmp(line, "rawlog ", 7) == 0) {
+			rawlog(line + 7);
 		}
 		evbuffer_add_printf(bufferevent_get_output(bev), "%ld: %s\r\n",
 				    (long)getpid(), line);

@@ -692,11 +692,12 @@ static void test_shipped_master_cf(void **state)
 		{"smtp", "inet"},	 {"submission", "inet"},
 		{"submissions", "inet"}, {"pickup", "unix"},
 		{"qmgr", "unix"},	 {"local", "unix"},
-		{"auth", "unix"},	 {"anvil", "unix"},
-		{"smtp", "unix"},	 {"lmtp", "unix"},
-		{"imap", "inet"},	 {"imaps", "inet"},
-		{"imapd", "unix"},	 {"pop3", "inet"},
-		{"pop3s", "inet"},	 {"pop3d", "unix"},
+		{"auth", "unix"},	 {"userdb", "unix"},
+		{"anvil", "unix"},	 {"smtp", "unix"},
+		{"lmtp", "unix"},	 {"imap", "inet"},
+		{"imaps", "inet"},	 {"imapd", "unix"},
+		{"pop3", "inet"},	 {"pop3s", "inet"},
+		{"pop3d", "unix"},
 	};
 	char *path = shipped_path();
 	const char *error = NULL;

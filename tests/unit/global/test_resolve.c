@@ -2,8 +2,9 @@
  * test_resolve - unit tests for lib/global/resolve.c
  *
  * Tables are texthash: sources (no database to build); the passwd-file is
- * a temporary file.  getpwnam() is the real one: "root" exists on every
- * system we test on.
+ * a temporary file that a stand-in userdb service (testlib_userdb.c)
+ * answers from, since resolve.c asks auth instead of reading it.
+ * getpwnam() is the real one: "root" exists on every system we test on.
  */
 #include "autoconf.h"
 
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include <cmocka.h>
 
@@ -26,6 +28,7 @@ struct fixture {
 	char *dir;
 	struct config *cfg;
 	struct resolver *res;
+	pid_t userdb; /* 0: none */
 };
 
 /* make - a resolver over main.cf text plus the test tables */
@@ -52,11 +55,14 @@ static struct fixture *make(const char *extra)
 			 "virtual_alias_maps = texthash:%s\n"
 			 "virtual_mailbox_maps = texthash:%s\n"
 			 "auth_passwd_file = %s\n"
-			 "recipient_delimiter = +\n%s",
-			 aliases, valias, vmbox, pw, extra);
+			 "recipient_delimiter = +\n"
+			 "queue_directory = %s\n%s",
+			 aliases, valias, vmbox, pw, f->dir, extra);
 	f->cfg = config_create(f->dir);
 	assert_int_equal(config_load_string(f->cfg, "main.cf", text, &error),
 			 0);
+	f->userdb = testlib_userdb_start(
+		f->dir, config_str(f->cfg, "auth_passwd_file"));
 	f->res = resolver_create(f->cfg, &error);
 	assert_non_null(f->res);
 	free(aliases);
@@ -72,6 +78,8 @@ static void destroy(struct fixture *f)
 {
 	resolver_free(&f->res);
 	assert_null(f->res);
+	if (f->userdb != 0)
+		testlib_userdb_stop(f->userdb, f->dir);
 	config_free(&f->cfg);
 	testlib_rmtree(f->dir);
 	free(f->dir);
@@ -188,6 +196,42 @@ static void test_missing_passwd_is_tempfail(void **state)
 	destroy(f);
 }
 
+/* The passwd-file is asked of the service, never opened here. */
+static void test_passwd_via_userdb(void **state)
+{
+	struct fixture *f = make("");
+	char *pw = xasprintf("%s/passwd", f->dir);
+	const char *error = NULL;
+
+	(void)state;
+	/* Point main.cf elsewhere: the service still answers from pw. */
+	resolver_free(&f->res);
+	config_free(&f->cfg);
+	f->cfg = config_create(f->dir);
+	{
+		char *text = xasprintf("virtual_mailbox_domains = virt.test\n"
+				       "auth_passwd_file = /nonexistent/x\n"
+				       "queue_directory = %s\n",
+				       f->dir);
+
+		assert_int_equal(
+			config_load_string(f->cfg, "main.cf", text, &error), 0);
+		free(text);
+	}
+	f->res = resolver_create(f->cfg, &error);
+	assert_non_null(f->res);
+	assert_int_equal(exists(f, "dave@virt.test"), 1);
+	assert_int_equal(exists(f, "nobody@virt.test"), 0);
+	/* auth down: a temporary failure, never "unknown". */
+	testlib_userdb_stop(f->userdb, f->dir);
+	f->userdb = 0;
+	assert_int_equal(
+		resolver_recipient_exists(f->res, "zed@virt.test", &error), -1);
+	assert_non_null(strstr(error, "userdb"));
+	free(pw);
+	destroy(f);
+}
+
 static void test_bad_table_name(void **state)
 {
 	struct config *cfg = config_create(NULL);
@@ -212,6 +256,7 @@ int main(void)
 		cmocka_unit_test(test_no_delimiter),
 		cmocka_unit_test(test_missing_map_is_tempfail),
 		cmocka_unit_test(test_missing_passwd_is_tempfail),
+		cmocka_unit_test(test_passwd_via_userdb),
 		cmocka_unit_test(test_bad_table_name),
 	};
 

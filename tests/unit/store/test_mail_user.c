@@ -1,8 +1,9 @@
 /*
  * test_mail_user - unit tests for lib/store/mail_user.c
  *
- * A passwd-file, virtual_mailbox_maps and virtual_uid_maps/gid_maps in a
- * temporary directory; the answers must be those local delivery uses
+ * A passwd-file (answered by a stand-in userdb service, testlib_userdb.c:
+ * mail_user.c asks auth instead of reading it), virtual_mailbox_maps and
+ * virtual_uid_maps/gid_maps in a temporary directory; the answers must be those local delivery uses
  * (local/local_deliver.c): the Maildir path and the owner.
  */
 #include "autoconf.h"
@@ -27,12 +28,29 @@
 struct fixture {
 	char *dir;
 	struct config *cfg;
+	pid_t userdb;
 };
+
+/* reload - main.cf from text, and a userdb service for its passwd-file */
+static void reload(struct fixture *f, const char *text)
+{
+	const char *error = NULL;
+	char *full = xasprintf("queue_directory = %s\n%s", f->dir, text);
+
+	if (f->userdb != 0)
+		testlib_userdb_stop(f->userdb, f->dir);
+	config_free(&f->cfg);
+	f->cfg = config_create(f->dir);
+	if (config_load_string(f->cfg, "main.cf", full, &error) < 0)
+		fail_msg("config: %s", error);
+	f->userdb = testlib_userdb_start(
+		f->dir, config_str(f->cfg, "auth_passwd_file"));
+	free(full);
+}
 
 static struct fixture *setup_cfg(const char *extra)
 {
 	struct fixture *f = xcalloc(1, sizeof(*f));
-	const char *error = NULL;
 	char *pw, *maps, *uids, *text;
 
 	f->dir = testlib_tmpdir();
@@ -56,9 +74,7 @@ static struct fixture *setup_cfg(const char *extra)
 			 "mydestination = local.test, localhost\n"
 			 "%s",
 			 pw, maps, uids, extra);
-	f->cfg = config_create(f->dir);
-	if (config_load_string(f->cfg, "main.cf", text, &error) < 0)
-		fail_msg("config: %s", error);
+	reload(f, text);
 	free(text);
 	free(pw);
 	free(maps);
@@ -68,6 +84,8 @@ static struct fixture *setup_cfg(const char *extra)
 
 static void teardown_cfg(struct fixture *f)
 {
+	if (f->userdb != 0)
+		testlib_userdb_stop(f->userdb, f->dir);
 	config_free(&f->cfg);
 	testlib_rmtree(f->dir);
 	free(f->dir);
@@ -201,10 +219,7 @@ static void test_bad_tables(void **state)
 				       "vmailbox\n",
 				       pw, f->dir);
 
-		config_free(&f->cfg);
-		f->cfg = config_create(f->dir);
-		assert_int_equal(
-			config_load_string(f->cfg, "main.cf", text, &error), 0);
+		reload(f, text);
 		assert_int_equal(
 			mail_user_lookup(f->cfg, "x@bad.test", &u, &error), -1);
 		assert_non_null(strstr(error, "relative"));
@@ -216,10 +231,7 @@ static void test_bad_tables(void **state)
 		char *text =
 			xasprintf("auth_passwd_file = %s/missing\n", f->dir);
 
-		config_free(&f->cfg);
-		f->cfg = config_create(f->dir);
-		assert_int_equal(
-			config_load_string(f->cfg, "main.cf", text, &error), 0);
+		reload(f, text);
 		assert_int_equal(
 			mail_user_lookup(f->cfg, "y@example.net", &u, &error),
 			-1);
