@@ -19,7 +19,8 @@
  *	Everything runs in one libevent loop: requests to the delivery
  *	agents are non-blocking (qmgr_deliver.c), per destination at most
  *	default_destination_concurrency_limit at once
- *	(local_destination_concurrency_limit for local), in all at most
+ *	(local_destination_concurrency_limit for local users, not for
+ *	virtual mailboxes, as Postfix's virtual(8)), in all at most
  *	default_process_limit.  Scans and queue-file work are short local
  *	file operations.
  *

@@ -77,6 +77,13 @@ struct qmgr_route {
 	char transport[QMGR_TRANSPORT_MAX + 1];
 	char *nexthop; /* AGENT: the next hop; others: the text */
 	char dsn[16];  /* ERROR, DISCARD, DEFER */
+	/*
+	 * A virtual mailbox (RESOLVE_VIRTUAL): the destination's limit is
+	 * default_destination_concurrency_limit, as for Postfix's virtual(8),
+	 * even through the transport "local", whose own limit
+	 * (local_destination_concurrency_limit, 2) is for local users.
+	 */
+	bool virtual_mailbox;
 };
 
 /* A message in active/. */
@@ -173,10 +180,11 @@ void qmgr_route_release(struct qmgr_route *route);
  * transport and next hop) in requests of at most rcpt_limit.  When the
  * destination is suspended their outcomes (deferred) are recorded at
  * once, so the caller must hold msg (its unfinished count) meanwhile.
+ * virtual_mailbox: see struct qmgr_route.
  */
 void qmgr_deliver_add(struct qmgr *qm, struct qmgr_msg *msg,
-		      const char *transport, const char *nexthop, size_t *dests,
-		      size_t count);
+		      const char *transport, const char *nexthop,
+		      bool virtual_mailbox, size_t *dests, size_t count);
 void qmgr_deliver_free_all(struct qmgr *qm);
 
 /* qmgr_defer.c */

@@ -7,7 +7,7 @@
  *
  *	void qmgr_deliver_add(struct qmgr *qm, struct qmgr_msg *msg,
  *			      const char *transport, const char *nexthop,
- *			      size_t *dests, size_t count);
+ *			      bool virtual_mailbox, size_t *dests, size_t count);
  *	void qmgr_deliver_free_all(struct qmgr *qm);	(queues, idle agents)
  *
  * DESCRIPTION
@@ -17,7 +17,8 @@
  *	recipients (one message, one destination per request: batching).
  *	Requests start while the destination has fewer than its limit in
  *	flight (local_destination_concurrency_limit for the transport
- *	"local", default_destination_concurrency_limit for the others)
+ *	"local" except for virtual mailboxes,
+ *	default_destination_concurrency_limit for the others)
  *	and qmgr as a whole fewer than default_process_limit, the queues
  *	taking turns.  A request goes to a delivery agent over
  *	queue_directory/private/TRANSPORT (master starts an agent process
@@ -87,8 +88,9 @@ struct qmgr_queue {
 	struct qmgr *qm;
 	char *transport;
 	char *nexthop;
-	long long limit; /* requests in flight at most */
-	unsigned busy;	 /* requests in flight */
+	bool virtual_mailbox; /* struct qmgr_route: part of the key */
+	long long limit;      /* requests in flight at most */
+	unsigned busy;	      /* requests in flight */
 	struct qmgr_req *head, *tail;
 	long long failures;	/* failed requests in a row */
 	time_t suspended_until; /* 0: alive */
@@ -203,20 +205,25 @@ static struct qmgr_agent *pool_take(struct qmgr *qm, const char *transport,
 
 /* queue_find - the queue of transport + nexthop, made when missing */
 static struct qmgr_queue *queue_find(struct qmgr *qm, const char *transport,
-				     const char *nexthop)
+				     const char *nexthop, bool virtual_mailbox)
 {
 	struct qmgr_queue *q;
 
 	for (q = qm->queues; q != NULL; q = q->next)
 		if (strcmp(q->transport, transport) == 0 &&
-		    strcmp(q->nexthop, nexthop) == 0)
+		    strcmp(q->nexthop, nexthop) == 0 &&
+		    q->virtual_mailbox == virtual_mailbox)
 			return q;
 	q = xcalloc(1, sizeof(*q));
 	q->qm = qm;
 	q->transport = xstrdup(transport);
 	q->nexthop = xstrdup(nexthop);
-	q->limit = strcmp(transport, "local") == 0 ? qm->local_concurrency
-						   : qm->dest_concurrency;
+	q->virtual_mailbox = virtual_mailbox;
+	/* local's limit protects local users' mailboxes (mbox locking, as
+	 * Postfix's 2); virtual mailboxes get Postfix virtual(8)'s. */
+	q->limit = strcmp(transport, "local") == 0 && !virtual_mailbox
+			   ? qm->local_concurrency
+			   : qm->dest_concurrency;
 	q->next = qm->queues;
 	qm->queues = q;
 	return q;
@@ -709,10 +716,11 @@ static void dispatch(struct qmgr *qm)
 
 /* qmgr_deliver_add - queue requests for these dests of msg */
 void qmgr_deliver_add(struct qmgr *qm, struct qmgr_msg *msg,
-		      const char *transport, const char *nexthop, size_t *dests,
-		      size_t count)
+		      const char *transport, const char *nexthop,
+		      bool virtual_mailbox, size_t *dests, size_t count)
 {
-	struct qmgr_queue *q = queue_find(qm, transport, nexthop);
+	struct qmgr_queue *q =
+		queue_find(qm, transport, nexthop, virtual_mailbox);
 	bool suspended = queue_suspended(q);
 	char *why = NULL;
 

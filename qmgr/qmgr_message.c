@@ -469,7 +469,8 @@ static bool same_route(size_t i, size_t j)
 	const struct qmgr_route *x = &sort_routes[i], *y = &sort_routes[j];
 
 	return strcmp(x->transport, y->transport) == 0 &&
-	       strcmp(x->nexthop, y->nexthop) == 0;
+	       strcmp(x->nexthop, y->nexthop) == 0 &&
+	       x->virtual_mailbox == y->virtual_mailbox;
 }
 
 /* route_cmp - order dest indexes by transport, next hop, index */
@@ -481,6 +482,8 @@ static int route_cmp(const void *a, const void *b)
 
 	if (c == 0)
 		c = strcmp(x->nexthop, y->nexthop);
+	if (c == 0)
+		c = (int)x->virtual_mailbox - (int)y->virtual_mailbox;
 	if (c == 0)
 		c = i < j ? -1 : i > j;
 	return c;
@@ -602,7 +605,9 @@ void qmgr_message_activate(struct qmgr *qm, const char *id)
 			;
 		/* Last: a failure to reach the agent records outcomes at once. */
 		qmgr_deliver_add(qm, msg, routes[batch[i]].transport,
-				 routes[batch[i]].nexthop, batch + i, j - i);
+				 routes[batch[i]].nexthop,
+				 routes[batch[i]].virtual_mailbox, batch + i,
+				 j - i);
 	}
 	for (size_t i = 0; i < count; i++)
 		qmgr_route_release(&routes[i]);

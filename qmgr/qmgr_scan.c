@@ -66,8 +66,37 @@ void qmgr_ensure_dirs(struct qmgr *qm)
 	}
 }
 
+/*
+ * The pids asked about during one scan: kill(pid, 0) once per pid, not
+ * once per file (the live smtpd processes have a file per open
+ * transaction, all with the same pid).
+ */
+struct pid_memo {
+	struct {
+		long pid;
+		bool gone;
+	} * v;
+	size_t n;
+};
+
+/* pid_gone - whether process pid no longer exists, remembered */
+static bool pid_gone(struct pid_memo *memo, long pid)
+{
+	bool gone;
+
+	for (size_t i = 0; i < memo->n; i++)
+		if (memo->v[i].pid == pid)
+			return memo->v[i].gone;
+	/* EPERM: alive under another uid. */
+	gone = kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+	memo->v = xreallocarray(memo->v, memo->n + 1, sizeof(*memo->v));
+	memo->v[memo->n].pid = pid;
+	memo->v[memo->n++].gone = gone;
+	return gone;
+}
+
 /* stale_tmp - whether name is "tmp.PID.N" of a process that is gone */
-static bool stale_tmp(const char *name)
+static bool stale_tmp(const char *name, struct pid_memo *memo)
 {
 	char *end;
 	long pid;
@@ -79,8 +108,7 @@ static bool stale_tmp(const char *name)
 	if (errno != 0 || end == name + 4 || *end != '.' || pid <= 0 ||
 	    pid != (pid_t)pid)
 		return false;
-	/* EPERM: alive under another uid. */
-	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+	return pid_gone(memo, pid);
 }
 
 /* name_cmp - qsort for names */
@@ -93,7 +121,8 @@ static int name_cmp(const void *a, const void *b)
  * collect - the paths of queue files under dir (ids, in hash
  * subdirectories of one character up to the maximal depth).
  */
-static void collect(const char *dir, int depth, char ***list, size_t *count)
+static void collect(const char *dir, int depth, char ***list, size_t *count,
+		    struct pid_memo *memo)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -122,7 +151,7 @@ static void collect(const char *dir, int depth, char ***list, size_t *count)
 					      sizeof(**list));
 			(*list)[(*count)++] = path;
 			path = NULL;
-		} else if (stale_tmp(names[i])) {
+		} else if (stale_tmp(names[i], memo)) {
 			if (unlink(path) < 0 && errno != ENOENT)
 				log_warn("remove %s: %m", path);
 			else
@@ -130,7 +159,7 @@ static void collect(const char *dir, int depth, char ***list, size_t *count)
 					 path);
 		} else if (strlen(names[i]) == 1 &&
 			   depth < QUEUE_ID_HASH_DEPTH_MAX) {
-			collect(path, depth + 1, list, count);
+			collect(path, depth + 1, list, count, memo);
 		}
 		free(path);
 		free(names[i]);
@@ -161,8 +190,10 @@ static void scan_dir(struct qmgr *qm, const char *name, bool due_only)
 	char **list = NULL;
 	size_t count = 0;
 	time_t now = time(NULL);
+	struct pid_memo memo = {NULL, 0};
 
-	collect(dir, 0, &list, &count);
+	collect(dir, 0, &list, &count, &memo);
+	free(memo.v);
 	for (size_t i = 0; i < count; i++) {
 		struct stat st;
 
@@ -184,8 +215,10 @@ void qmgr_scan_active(struct qmgr *qm)
 	char *dir = xasprintf("%s/active", qm->queue_dir);
 	char **list = NULL;
 	size_t count = 0;
+	struct pid_memo memo = {NULL, 0};
 
-	collect(dir, QUEUE_ID_HASH_DEPTH_MAX, &list, &count);
+	collect(dir, QUEUE_ID_HASH_DEPTH_MAX, &list, &count, &memo);
+	free(memo.v);
 	for (size_t i = 0; i < count; i++) {
 		qmgr_message_activate(qm, strrchr(list[i], '/') + 1);
 		free(list[i]);

@@ -318,6 +318,7 @@ void qmgr_transport_route(struct qmgr *qm, const struct qmgr_dest *dest,
 		break;
 	}
 	route->kind = QMGR_ROUTE_AGENT;
+	route->virtual_mailbox = dest->cls == RESOLVE_VIRTUAL;
 	snprintf(route->transport, sizeof(route->transport), "%s", transport);
 	route->nexthop = xstrdup(nexthop != NULL ? nexthop : domain);
 	r = table_find(qm, dest->address, domain, &value, &error);

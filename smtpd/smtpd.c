@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "config.h"
@@ -155,6 +156,7 @@ static void smtpd_init(struct server *srv)
 	if (smtpd_check_init(sd, &err) < 0 || smtpd_anvil_init(sd, &err) < 0)
 		log_fatal("%s", err);
 	sd->incoming_dir = xasprintf("%s/incoming", sd->set.queue_dir);
+	sd->qmgr_fd = -1;
 }
 
 /* smtpd_accept - a new SMTP client */
@@ -177,6 +179,8 @@ static void smtpd_pre_exit(struct server *srv)
 	smtpd_check_deinit(sd);
 	smtpd_anvil_deinit(sd);
 	free(sd->incoming_dir);
+	if (sd->qmgr_fd >= 0)
+		close(sd->qmgr_fd);
 }
 
 /*

@@ -14,6 +14,7 @@
  *			LF/CR, header section (pure, unit-tested)
  *	smtpd_check.c	access policy (mynetworks, relay, recipients)
  *	smtpd_queue.c	queue file: envelope, Received header, commit
+ *	smtpd_commit.c	the commit's fsyncs on worker threads
  */
 #ifndef FACTEUR_SMTPD_H
 #define FACTEUR_SMTPD_H
@@ -39,6 +40,7 @@ struct smtp_cmd;
 struct auth_client_req;
 struct anvil_client;
 struct smtpd_access;
+struct smtpd_commit_job;
 
 /* RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets. */
 #define SMTPD_HELO_MAX	  255
@@ -106,6 +108,7 @@ struct smtpd {
 	struct smtpd_access *access; /* tables of check_*_access */
 	size_t access_count;
 	char *incoming_dir;
+	int qmgr_fd; /* wakeup stream to public/qmgr, -1: none yet */
 };
 
 /*
@@ -218,6 +221,10 @@ struct smtpd_session {
 	char *mail_line; /* a MAIL waiting for anvil's message rate */
 	size_t mail_len;
 	bool mail_rate_done; /* its check is done: go on */
+	/* The queue file's commit is out (smtpd_commit.c): input is
+	 * suspended; the session is freed only once it is back. */
+	struct smtpd_commit_job *commit;
+	bool free_pending; /* session_free() came during the commit */
 	struct {
 		unsigned ok, total;
 	} counts[SMTPD_COUNT_MAX];
@@ -254,6 +261,8 @@ void smtpd_session_starttls(struct smtpd_session *s);
 void smtpd_session_reset_txn(struct smtpd_session *s);
 /* "unknown[127.0.0.1]" for the log; static until next call. */
 const char *smtpd_session_client(const struct smtpd_session *s);
+/* The commit is back and replied to: free or read on. */
+void smtpd_session_commit_done(struct smtpd_session *s);
 /* Greet (or refuse with 421) once the connection checks are done. */
 void smtpd_session_greet(struct smtpd_session *s, const char *refusal);
 
@@ -334,7 +343,13 @@ const char *smtpd_queue_log_id(const struct smtpd_session *s);
 int smtpd_queue_begin_content(struct smtpd_session *s);
 /* Write s->out to the file (or drop it when the message is refused). */
 void smtpd_queue_flush_out(struct smtpd_session *s);
-/* End of message: checks, commit, reply. */
+/* End of message: checks, then the reply or the commit's start. */
 void smtpd_queue_finish(struct smtpd_session *s);
+/* The commit is done (ret 0) or failed (error): log, reply, go on. */
+void smtpd_queue_committed(struct smtpd_session *s, int ret, const char *error);
+
+/* smtpd_commit.c */
+/* Commit s->qw off the loop; smtpd_queue_committed() follows. */
+void smtpd_commit_start(struct smtpd_session *s);
 
 #endif

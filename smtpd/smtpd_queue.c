@@ -10,6 +10,7 @@
  *	int smtpd_queue_begin_content(s);
  *	void smtpd_queue_flush_out(s);
  *	void smtpd_queue_finish(s);
+ *	void smtpd_queue_committed(s, ret, error);
  *
  * DESCRIPTION
  *	MAIL creates the file in queue_directory/incoming with
@@ -27,11 +28,14 @@
  *	  - a refused message (size, header size, bare LF with
  *	    smtpd_forbid_bare_newline = yes, write error) is aborted: the
  *	    temporary file is removed and nothing is queued;
- *	  - else qfile_commit() (write, fsync, rename into incoming/,
- *	    fsync the directory).  Only when it returned 0 do we answer
- *	    "250 2.0.0 Ok: queued as ID" (RFC 5321 §6.1: once we said 250
- *	    the message is our responsibility); a failure is 451 4.3.0;
- *	  - then qmgr is woken through public/qmgr.  A qmgr that is not
+ *	  - else qfile_commit() (write, rename into incoming/, fsync the
+ *	    file and the directory) on a worker thread (smtpd_commit.c),
+ *	    the session suspended meanwhile.  Only when it returned 0 does
+ *	    smtpd_queue_committed() answer "250 2.0.0 Ok: queued as ID"
+ *	    (RFC 5321 §6.1: once we said 250 the message is our
+ *	    responsibility); a failure is 451 4.3.0;
+ *	  - then qmgr is woken through public/qmgr, over one connection the
+ *	    process keeps (trigger_stream_wakeup).  A qmgr that is not
  *	    running is only logged at debug level: its start-up scan and
  *	    its wakeup timer find the file anyway.
  *
@@ -250,11 +254,10 @@ void smtpd_queue_flush_out(struct smtpd_session *s)
 	strbuf_reset(&s->out);
 }
 
-/* smtpd_queue_finish - end of data: refuse, or commit then 250 */
+/* smtpd_queue_finish - end of data: refuse, or start the commit */
 void smtpd_queue_finish(struct smtpd_session *s)
 {
 	const struct smtpd_settings *set = &s->sd->set;
-	const char *err;
 
 	if (s->dot.bare_lf && set->bare_newline == SMTPD_BARE_REJECT) {
 		log_info("%s: reject: bare <LF> received from %s", s->queue_id,
@@ -271,8 +274,25 @@ void smtpd_queue_finish(struct smtpd_session *s)
 				    "exceeds limit");
 	} else if (s->write_failed) {
 		smtpd_chat_reply(s, "451 4.3.0 Error: queue file write error");
-	} else if (qfile_commit(s->qw, NULL, 0, &err) < 0) {
-		queue_fail(s, "commit", err);
+	} else {
+		/* The fsyncs run on a worker (smtpd_commit.c); the session
+		 * waits, suspended, for smtpd_queue_committed(). */
+		smtpd_commit_start(s);
+		return;
+	}
+	/* Refused: free aborts the file (removes the temporary file). */
+	s->state = SMTPD_STATE_HELO;
+	smtpd_session_reset_txn(s);
+}
+
+/* smtpd_queue_committed - the commit is back: 250 only if it is durable */
+void smtpd_queue_committed(struct smtpd_session *s, int ret, const char *error)
+{
+	const struct smtpd_settings *set = &s->sd->set;
+	const char *err;
+
+	if (ret < 0) {
+		queue_fail(s, "commit", error);
 		smtpd_chat_reply(s, "451 4.3.0 Error: queue file write error");
 	} else {
 		if (s->dot.msgid[0])
@@ -281,12 +301,13 @@ void smtpd_queue_finish(struct smtpd_session *s)
 		else if (s->add_msgid)
 			log_info("%s: message-id=<%s@%s>", s->queue_id,
 				 s->queue_id, set->hostname);
-		if (trigger_wakeup(set->queue_dir, "public/qmgr", &err) < 0)
+		if (trigger_stream_wakeup(&s->sd->qmgr_fd, set->queue_dir,
+					  "public/qmgr", &err) < 0)
 			log_debug("%s: wake qmgr: %s", s->queue_id, err);
 		smtpd_chat_reply(s, "250 2.0.0 Ok: queued as %s", s->queue_id);
 	}
-	/* Committed or not, the writer is done: free aborts what is
-	 * left (the temporary file of a refused message). */
+	/* Committed or not, the writer is done. */
 	s->state = SMTPD_STATE_HELO;
 	smtpd_session_reset_txn(s);
+	smtpd_session_commit_done(s);
 }

@@ -163,6 +163,17 @@ static void session_free(struct smtpd_session *s)
 {
 	struct server *srv = s->sd->srv;
 
+	if (s->commit != NULL) {
+		/* The worker still has our file: finish when it is back
+		 * (smtpd_session_commit_done), with no more events. */
+		s->free_pending = true;
+		s->closing = true;
+		if (s->bev)
+			bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+		if (s->timer)
+			evtimer_del(s->timer);
+		return;
+	}
 	session_log_disconnect(s);
 	s->state = SMTPD_STATE_QUIT;
 	smtpd_session_reset_txn(s);   /* aborts an unfinished queue file */
@@ -336,6 +347,20 @@ void smtpd_session_resume(struct smtpd_session *s)
 		return;
 	bufferevent_enable(s->bev, EV_READ);
 	session_process(s);
+}
+
+/* smtpd_session_commit_done - the 250 (or 451) is queued: go on */
+void smtpd_session_commit_done(struct smtpd_session *s)
+{
+	if (s->free_pending) {
+		session_free(s);
+		return;
+	}
+	if (s->closing) {
+		smtpd_chat_flush(s);
+		return;
+	}
+	smtpd_session_resume(s);
 }
 
 /* session_read - input arrived */

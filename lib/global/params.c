@@ -181,7 +181,9 @@ const struct param_def param_table[] = {
 	{"inet_protocols", PARAM_LIST, "all", NOLIMIT,
 	 "IP versions to use: all, or ipv4 and/or ipv6.", NULL},
 	{"local_destination_concurrency_limit", PARAM_INT, "2", 1, 1000,
-	 "Parallel delivery requests qmgr sends to local.", NULL},
+	 "Parallel requests qmgr sends to local for local users "
+	 "(virtual mailboxes: default_destination_concurrency_limit).",
+	 NULL},
 	{"local_transport", PARAM_STRING, "local:$myhostname", NOLIMIT,
 	 "Transport[:nexthop] for recipients in mydestination.", NULL},
 	{"mail_name", PARAM_STRING, "Facteur", NOLIMIT,

@@ -78,7 +78,8 @@
 /* The largest envelope record: an attribute. */
 #define ENVELOPE_RECORD_MAX (QFILE_ATTR_NAME_MAX + 1 + QFILE_ATTR_VALUE_MAX)
 
-static char errbuf[512];
+/* Per thread: smtpd commits files on worker threads (smtpd_commit.c). */
+static _Thread_local char errbuf[512];
 
 /* set_error - format the text that *error_r will point at */
 static const char *set_error(const char *fmt, ...)
@@ -556,7 +557,8 @@ static bool same_dir(int a, int b)
 	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-/* finish_file - end marker, flush, fsync, close */
+/* finish_file - end marker, flush, close (the fsync comes after the
+ * rename: see qfile_commit) */
 static int finish_file(struct qfile_writer *w, const char **error_r)
 {
 	unsigned char er[END_RECORD_SIZE];
@@ -572,11 +574,8 @@ static int finish_file(struct qfile_writer *w, const char **error_r)
 		return -1;
 	if (fflush(w->fp) != 0)
 		return writer_die(w, error_r);
-	if (fsync(fd) < 0) {
-		*error_r = set_error("fsync %s: %s", w->path, strerror(errno));
-		return -1;
-	}
-	/* Kept for syncfs() should a directory turn out to be write-only. */
+	/* Kept for the fsync after the rename (and for syncfs() should a
+	 * directory turn out to be write-only). */
 	if ((w->sync_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
 		*error_r = set_error("dup %s: %s", w->path, strerror(errno));
 		return -1;
@@ -642,6 +641,26 @@ int qfile_commit(struct qfile_writer *w, const char *target_dir,
 		goto discard;
 	}
 	w->tmp_exists = false;
+	/*
+	 * fsync after the rename, not before: on a journalling filesystem
+	 * the file's fsync then commits the rename in the same journal
+	 * transaction, and the directory's fsync that follows finds nothing
+	 * left to commit, so a message costs one journal commit instead of
+	 * two.  The name is visible before the data is durable, but all the
+	 * data was written (fflush) before the rename, so a reader never
+	 * sees a short file while we run; only a machine crash before the
+	 * fsync can leave a torn file under the final name, and the reader
+	 * refuses a file without its end marker (QFILE_ERR_INCOMPLETE; qmgr
+	 * moves it to corrupt/, never delivers it).  The client was not
+	 * told 250 for it.
+	 */
+	if (fsync(w->sync_fd) < 0) {
+		*error_r = set_error("fsync %s/%s: %s", where, w->id,
+				     strerror(errno));
+		(void)unlinkat(dst_fd, w->id, 0);
+		w->state = WRITER_FINISHED;
+		goto out;
+	}
 	/* The rename is durable once the directory that gained the name is
 	 * synced; sync the one that lost the temporary name too, so that a
 	 * crash cannot bring that name back. */

@@ -44,10 +44,16 @@
  *  2. envelope and content go through a stdio buffer; content is cut into
  *     QFILE_CHUNK_SIZE records as it arrives, so the writer never holds
  *     more than one chunk of the message;
- *  3. qfile_commit() writes E, fflush()es, fsync()s the file, renames it to
- *     its id (in a hashed subdirectory of the target directory, made when
- *     missing) without ever replacing an existing file, then fsync()s the
- *     target directory and, when it differs, the source directory.
+ *  3. qfile_commit() writes E, fflush()es (all the data is written before
+ *     the file gets its final name), renames it to its id (in a hashed
+ *     subdirectory of the target directory, made when missing) without
+ *     ever replacing an existing file, then fsync()s the file, the target
+ *     directory and, when it differs, the source directory.  The fsync
+ *     comes after the rename so that one journal commit covers the data
+ *     and the rename.  A machine crash before that fsync may leave a
+ *     torn file under the final name: it has no valid E record, the
+ *     reader reports QFILE_ERR_INCOMPLETE (or CORRUPT) and qmgr moves it
+ *     to corrupt/ without delivering it; no 250 was given for it.
  *
  * Only when qfile_commit() returned 0 may smtpd answer 250: from then on a
  * crash of the process or the machine cannot lose the message.  Temporary
@@ -203,6 +209,8 @@ uint64_t qfile_writer_content_size(const struct qfile_writer *w);
  * the temporary one nor (when only the final directory fsync failed) the
  * renamed one, so that the client's retry cannot make a duplicate.
  * Either way the writer is finished and qfile_writer_free() remains.
+ * Thread-safe for distinct writers (smtpd runs it on worker threads);
+ * *error_r then points at a per-thread buffer.
  */
 int qfile_commit(struct qfile_writer *w, const char *target_dir,
 		 unsigned int hash_depth, const char **error_r);

@@ -20,4 +20,16 @@
 int trigger_wakeup(const char *queue_dir, const char *service_path,
 		   const char **error_r);
 
+/*
+ * trigger_stream_wakeup - the same wakeup over a kept connection: *fd is
+ * -1 at first; the first call connects and sends a "wakeup-stream/1"
+ * frame (itself a wakeup), later calls write one "W" byte (server.h).
+ * A process that commits many files (smtpd) saves a connect, an accept
+ * and a close per message.  A full socket buffer counts as success (the
+ * service has wakeups to read already); a broken stream (the service
+ * restarted) is reconnected once.  Returns as trigger_wakeup().
+ */
+int trigger_stream_wakeup(int *fd, const char *queue_dir,
+			  const char *service_path, const char **error_r);
+
 #endif

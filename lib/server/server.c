@@ -100,6 +100,18 @@ struct server {
 	struct event *sig_hup;
 	struct event *sig_term;
 	struct event *master_watch;
+	struct server_stream *streams; /* wakeup streams, not in active */
+};
+
+/*
+ * A wakeup stream (wakeup-stream/1): a client that keeps its connection
+ * and writes one byte per wakeup instead of connecting each time.
+ */
+struct server_stream {
+	struct server_stream *next, **prevp;
+	struct server *srv;
+	int fd;
+	struct event *ev;
 };
 
 /* A unix connection whose first frame is being read. */
@@ -114,6 +126,7 @@ struct server_frame {
 };
 
 static void server_update(struct server *srv);
+static void stream_free(struct server_stream *st);
 
 /* server_status - tell master whether we take new connections */
 static void server_status(struct server *srv, bool avail)
@@ -195,6 +208,9 @@ void server_drain(struct server *srv)
 	srv->draining = true;
 	if (srv->master_watch != NULL)
 		event_del(srv->master_watch);
+	/* Their clients reconnect, to the process that replaces us. */
+	while (srv->streams != NULL)
+		stream_free(srv->streams);
 	server_update(srv);
 }
 
@@ -217,6 +233,65 @@ static void frame_free(struct server_frame *fr, bool close_fd)
 	free(fr);
 }
 
+/* stream_free - close a wakeup stream */
+static void stream_free(struct server_stream *st)
+{
+	if ((*st->prevp = st->next) != NULL)
+		st->next->prevp = st->prevp;
+	event_free(st->ev);
+	close(st->fd);
+	free(st);
+}
+
+/* stream_event - bytes on a wakeup stream: one wakeup per read */
+static void stream_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct server_stream *st = arg;
+	struct server *srv = st->srv;
+	char buf[256];
+	ssize_t n;
+
+	(void)what;
+	n = read(fd, buf, sizeof(buf));
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		stream_free(st);
+		return;
+	}
+	/* Many wakeups read at once are one: the service coalesces them
+	 * anyway (a scan sees every file that is there). */
+	if (memchr(buf, 'W', (size_t)n) != NULL && srv->ops->wakeup != NULL)
+		srv->ops->wakeup(srv);
+}
+
+/*
+ * stream_start - the connection of fr becomes a wakeup stream.  It no
+ * longer counts as an active connection: a client that holds one open
+ * for its lifetime (every smtpd process holds one to qmgr) must not use
+ * up the process's client_limit, nor keep it from exiting when idle.
+ */
+static void stream_start(struct server_frame *fr)
+{
+	struct server *srv = fr->srv;
+	struct server_stream *st = xcalloc(1, sizeof(*st));
+
+	st->srv = srv;
+	st->fd = fr->fd;
+	st->ev = event_new(srv->base, st->fd, EV_READ | EV_PERSIST,
+			   stream_event, st);
+	if (st->ev == NULL || event_add(st->ev, NULL) < 0)
+		log_fatal("libevent: cannot watch a wakeup stream");
+	if ((st->next = srv->streams) != NULL)
+		st->next->prevp = &st->next;
+	st->prevp = &srv->streams;
+	srv->streams = st;
+	frame_free(fr, false);
+	if (srv->ops->wakeup != NULL)
+		srv->ops->wakeup(srv);
+	server_conn_done(srv);
+}
+
 /* frame_dispatch - hand a complete first frame to the service */
 static void frame_dispatch(struct server_frame *fr)
 {
@@ -229,6 +304,15 @@ static void frame_dispatch(struct server_frame *fr)
 		log_warn("bad request frame: %s", error);
 	} else if (strcmp(list->proto, "wakeup/1") == 0) {
 		attr_list_free(&list);
+		if (srv->ops->wakeup != NULL)
+			srv->ops->wakeup(srv);
+	} else if (strcmp(list->proto, "wakeup-stream/1") == 0) {
+		attr_list_free(&list);
+		if (!srv->draining) {
+			stream_start(fr);
+			return;
+		}
+		/* On our way out: a one-time wakeup, the client reconnects. */
 		if (srv->ops->wakeup != NULL)
 			srv->ops->wakeup(srv);
 	} else if (srv->ops->request != NULL) {

@@ -23,8 +23,14 @@
  *     A unix service that has a wakeup or request op speaks the attr
  *     protocol instead: the skeleton reads the connection's first frame
  *     itself (bounded by SERVER_REQUEST_MAX and a timeout); "wakeup/1"
- *     calls ops->wakeup and closes; any other frame goes to ops->request,
- *     which then owns the descriptor (and the frame) exactly like accept.
+ *     calls ops->wakeup and closes; "wakeup-stream/1" calls ops->wakeup
+ *     and keeps the connection as a wakeup stream: each later read of
+ *     bytes containing a "W" is one more ops->wakeup, until the client
+ *     closes (or the process drains: it closes its streams).  A stream
+ *     does not count as an active connection, against client_limit or
+ *     for max_idle (smtpd processes hold one each to qmgr).  Any other
+ *     frame goes to ops->request, which then owns the descriptor (and
+ *     the frame) exactly like accept.
  *     A fifo service gets ops->wakeup for each "W" byte written to it;
  *   - availability: while fewer than client_limit connections are
  *     active the process is available; the skeleton reports each change

@@ -82,32 +82,46 @@ static const char *set_error(const char *fmt, ...)
 	return strbuf_cstr(&maildir_error);
 }
 
-/* maildir_unique_name - "time.MusecPpidQn.host" */
-int maildir_unique_name(char *buf, size_t size)
+/*
+ * maildir_host - the host part of unique names, made safe (maildir(5):
+ * '/' and ':' cannot appear in a name part): gethostname() once per
+ * process, not once per message.
+ */
+static const char *maildir_host(void)
 {
-	static unsigned long counter;
-	char host[256], safe[256 * 4 + 1];
-	struct timeval tv;
+	static char safe[256 * 4 + 1];
+	char host[256];
 	size_t j = 0;
-	int n;
 
+	if (safe[0] != '\0')
+		return safe;
 	if (gethostname(host, sizeof(host)) < 0 || host[0] == '\0')
 		snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
 	for (size_t i = 0; host[i] != '\0'; i++) {
-		/* maildir(5): '/' and ':' cannot appear in a name part. */
 		if (host[i] == '/' || host[i] == ':') {
-			n = snprintf(safe + j, sizeof(safe) - j, "\\%03o",
-				     (unsigned char)host[i]);
+			int n = snprintf(safe + j, sizeof(safe) - j, "\\%03o",
+					 (unsigned char)host[i]);
 			j += (size_t)n;
 		} else {
 			safe[j++] = host[i];
 		}
 	}
 	safe[j] = '\0';
+	return safe;
+}
+
+/* maildir_unique_name - "time.MusecPpidQn.host" */
+int maildir_unique_name(char *buf, size_t size)
+{
+	static unsigned long counter;
+	struct timeval tv;
+	int n;
+
 	gettimeofday(&tv, NULL);
 	n = snprintf(buf, size, "%lld.M%ldP%ldQ%lu.%s", (long long)tv.tv_sec,
-		     (long)tv.tv_usec, (long)getpid(), ++counter, safe);
+		     (long)tv.tv_usec, (long)getpid(), ++counter,
+		     maildir_host());
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 

@@ -25,6 +25,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,20 +190,54 @@ static const char *short_host(void)
 	return host;
 }
 
-/* log_format_file_line - a line as syslog would have written it */
+static pid_t cached_pid;
+
+/* forget_pid - in a fork()ed child: the pid is a new one */
+static void forget_pid(void)
+{
+	cached_pid = 0;
+}
+
+/*
+ * log_pid - getpid() once per process, not a system call per line; a
+ * child of fork() asks again (pthread_atfork: local's pipe children
+ * log before they exec).
+ */
+static long log_pid(void)
+{
+	static bool registered;
+
+	if (cached_pid == 0) {
+		if (!registered) {
+			registered = true;
+			(void)pthread_atfork(NULL, NULL, forget_pid);
+		}
+		cached_pid = getpid();
+	}
+	return (long)cached_pid;
+}
+
+/*
+ * log_format_file_line - a line as syslog would have written it.  The
+ * time stamp is formatted once per second (only the loop's thread logs).
+ */
 size_t log_format_file_line(char *buf, size_t size, const char *text)
 {
-	char stamp[32];
+	static char stamp[32];
+	static time_t stamp_time = (time_t)-1;
 	const char *host = short_host();
 	time_t now = time(NULL);
 	struct tm tm;
 	int n;
 
-	if (localtime_r(&now, &tm) == NULL ||
-	    strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm) == 0)
-		snprintf(stamp, sizeof(stamp), "Jan  1 00:00:00");
+	if (now != stamp_time) {
+		stamp_time = now;
+		if (localtime_r(&now, &tm) == NULL ||
+		    strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm) == 0)
+			snprintf(stamp, sizeof(stamp), "Jan  1 00:00:00");
+	}
 	n = snprintf(buf, size, "%s %s %s[%ld]: %s\n", stamp, host, lg.ident,
-		     (long)getpid(), text);
+		     log_pid(), text);
 	if (n < 0) {
 		buf[0] = '\0';
 		return 0;
@@ -221,7 +256,7 @@ static void write_stderr(const char *text)
 
 	if (lg.stderr_pid)
 		n = snprintf(line, sizeof(line), "%s[%ld]: %s\n", lg.ident,
-			     (long)getpid(), text);
+			     log_pid(), text);
 	else
 		n = snprintf(line, sizeof(line), "%s: %s\n", lg.ident, text);
 	if (n > 0)

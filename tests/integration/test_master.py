@@ -354,6 +354,51 @@ def test_wakeup():
         assert os.path.exists(os.path.join(m.inst.queue_dir, "private", "wk"))
 
 
+def test_wakeup_stream():
+    """A wakeup-stream/1 connection carries many wakeups and does not use
+    up the client limit: with client_limit 1 and one process (maxproc 1),
+    a plain wakeup/1 connection is still served while the stream is open.
+    """
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import agentproto
+    m = Master("")
+    wlog = os.path.join(m.inst.top, "wakeup.log")
+    m.inst.write_master_cf(
+        "wk unix - n n - 1 %s wakeup-log=%s\n" % (ft.TESTSVC, wlog))
+    sock = os.path.join(m.inst.queue_dir, "private", "wk")
+
+    def wakeups():
+        try:
+            with open(wlog) as f:
+                return [l.split()[1] for l in f]
+        except FileNotFoundError:
+            return []
+
+    def connect(proto):
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.settimeout(5)
+        c.connect(sock)
+        c.sendall(agentproto.frame([("proto", proto)]))
+        return c
+
+    with m:
+        ft.wait_for(lambda: os.path.exists(sock), 5, what="private/wk")
+        stream = connect("wakeup-stream/1")
+        ft.wait_for(lambda: len(wakeups()) >= 1, 5, what="stream's wakeup")
+        # The stream stays open; the only slot must still be free.
+        connect("wakeup/1").close()
+        ft.wait_for(lambda: len(wakeups()) >= 2, 5,
+                    what="one-shot wakeup beside the stream")
+        stream.sendall(b"W")
+        ft.wait_for(lambda: len(wakeups()) >= 3, 5, what="wakeup over the stream")
+        time.sleep(0.2)
+        stream.sendall(b"W")
+        ft.wait_for(lambda: len(wakeups()) >= 4, 5, what="second stream wakeup")
+        # One process did it all, and it never said it was busy.
+        assert len(set(wakeups())) == 1, wakeups()
+        stream.close()
+
+
 def test_reload():
     keep, gone, new = ft.free_port(), ft.free_port(), ft.free_port()
     with Master(inet(keep) + inet(gone)) as m:
@@ -446,6 +491,7 @@ if __name__ == "__main__":
         test_start_failure_reported,
         test_crash_loop_throttled,
         test_wakeup,
+        test_wakeup_stream,
         test_reload,
         test_single_instance,
         test_sigterm_cleans_up,

@@ -10,6 +10,7 @@ as whoever runs the test and can write the temporary queue.
 
 import os
 import re
+import shutil
 import smtplib
 import socket
 import ssl
@@ -633,6 +634,120 @@ def test_access_maps():
                    r"away; from=<spammer@example\.org>")
 
 
+# ------------------------------------------------------------ async commit
+
+class SlowFsync(Smtpd):
+    """Smtpd whose fsyncs under incoming/ sleep ms each and are logged
+    (tests/integration/slowfsync.c, preloaded)."""
+
+    def __init__(self, ms):
+        import tempfile
+        cc = shutil.which("cc")
+        if cc is None:
+            raise ft.SkipTest("no cc for the fsync shim")
+        self.tmp = tempfile.mkdtemp(prefix="slowfsync-")
+        so = os.path.join(self.tmp, "slowfsync.so")
+        subprocess.run([cc, "-shared", "-fPIC", "-o", so,
+                        os.path.join(ft.SRCDIR, "tests/integration/slowfsync.c")],
+                       check=True)
+        self.fsync_log = os.path.join(self.tmp, "fsync.log")
+        os.chmod(self.tmp, 0o777)
+        env = {"LD_PRELOAD": so, "SLOWFSYNC_LOG": self.fsync_log,
+               "SLOWFSYNC_MS": str(ms)}
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            super().__init__(main_cf="import_environment = TZ ASAN_OPTIONS "
+                             "UBSAN_OPTIONS LSAN_OPTIONS LD_PRELOAD "
+                             "SLOWFSYNC_LOG SLOWFSYNC_MS\n")
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+    def fsyncs(self):
+        try:
+            with open(self.fsync_log) as f:
+                return f.read().splitlines()
+        except FileNotFoundError:
+            return []
+
+    def incoming_path(self, name=None):
+        d = os.path.realpath(os.path.join(self.inst.queue_dir, "incoming"))
+        return d if name is None else os.path.join(d, name)
+
+    def stop(self):
+        super().stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def start_message(port):
+    r = greet(port)
+    expect(r.cmd("MAIL FROM:<alice@example.org>"), 250)
+    expect(r.cmd("RCPT TO:<%s>" % LOCAL_RCPT), 250)
+    expect(r.cmd("DATA"), 354)
+    return r
+
+
+def test_commit_off_the_loop():
+    """250 only once the file and incoming/ are fsynced; meanwhile the
+    process answers its other sessions (the commit is not in the loop)."""
+    with SlowFsync(700) as d:
+        r = start_message(d.port)
+        other = greet(d.port)
+        t0 = time.monotonic()
+        r.send(b"Subject: slow\r\n\r\nbody\r\n.\r\n")
+        time.sleep(0.2)
+        expect(other.cmd("NOOP"), 250)
+        noop = time.monotonic() - t0
+        code, text = r.reply()
+        waited = time.monotonic() - t0
+        # The log as it was when the 250 arrived.
+        lines = d.fsyncs()
+        assert code == 250 and "queued as" in text, text
+        qid = text.split()[-1]
+        assert noop < 0.6, "NOOP waited for the commit: %.2fs" % noop
+        assert waited >= 1.3, "250 before both fsyncs: %.2fs" % waited
+        f, dr = d.incoming_path(qid), d.incoming_path()
+        assert lines == ["fsync " + f, "done " + f,
+                         "fsync " + dr, "done " + dr], lines
+        assert d.incoming() == [qid], d.all_files()
+        assert d.qfile(qid)["content"].endswith(b"Subject: slow\r\n\r\nbody\r\n")
+        # The session goes on after its commit.
+        expect(r.cmd("RSET"), 250)
+        expect(r.cmd("QUIT"), 221)
+        other.close()
+        r.close()
+
+
+def test_disconnect_during_commit():
+    """A client gone while its commit is out: the message is queued once,
+    no temporary file is left, the session ends once, the process goes on."""
+    with SlowFsync(500) as d:
+        r = start_message(d.port)
+        r.send(b"Subject: gone\r\n\r\nbody\r\n.\r\nQUIT\r\n")
+        r.close()
+        m = d.wait_log(r": (\w+): client=unknown\[127\.0\.0\.1\]$")
+        qid = m.group(1)
+        d.wait_log(r"disconnect from unknown\[127\.0\.0\.1\]")
+        # The disconnect was logged after the commit was done.
+        assert "done " + d.incoming_path() in d.fsyncs(), d.fsyncs()
+        time.sleep(0.3)
+        assert d.all_files() == [qid], d.all_files()
+        assert d.qfile(qid)["content"].endswith(b"Subject: gone\r\n\r\nbody\r\n")
+        log = d.inst.log()
+        assert len(re.findall(r"disconnect from unknown", log)) == 1, log
+        assert "queue file" not in log and "commit" not in log, log
+        # The same process still serves.
+        r = start_message(d.port)
+        r.send(b"Subject: next\r\n\r\nbody\r\n.\r\n")
+        expect(r.reply(), 250)
+        r.close()
+        assert len(d.incoming()) == 2, d.all_files()
+
+
 if __name__ == "__main__":
     ft.run_tests([
         test_basic_transaction,
@@ -655,4 +770,6 @@ if __name__ == "__main__":
         test_add_missing_headers,
         test_auth_plain_login,
         test_access_maps,
+        test_commit_off_the_loop,
+        test_disconnect_during_commit,
     ])

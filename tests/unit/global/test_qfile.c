@@ -412,6 +412,40 @@ static void test_window(void **state)
 	free(dir);
 }
 
+/*
+ * A crash between the rename and the fsync (qfile_commit renames first)
+ * can leave the final name with its last blocks unwritten: cut short
+ * (test_truncated_everywhere) or, on some filesystems, zero-filled at its
+ * full size.  Neither may read as a valid message.
+ */
+static void test_zero_tail(void **state)
+{
+	char *dir = testlib_tmpdir();
+	char *path = small_message(dir, "Subject: x\r\n\r\nbody\r\n", 20);
+	struct qfile *q = NULL;
+	const char *error = NULL;
+	unsigned char *buf;
+	size_t len;
+
+	(void)state;
+	buf = slurp(path, &len);
+	for (size_t n = 0; n < len; n++) {
+		unsigned char *torn = xmalloc(len);
+
+		memcpy(torn, buf, n);
+		memset(torn + n, 0, len - n);
+		error = NULL;
+		assert_true(qfile_read_buf(torn, len, NULL, &q, &error) < 0);
+		assert_null(q);
+		assert_non_null(error);
+		free(torn);
+	}
+	free(buf);
+	free(path);
+	testlib_rmtree(dir);
+	free(dir);
+}
+
 static void test_truncated_everywhere(void **state)
 {
 	char *dir = testlib_tmpdir();
@@ -786,6 +820,7 @@ int main(void)
 		cmocka_unit_test(test_mark_recipient),
 		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_truncated_everywhere),
+		cmocka_unit_test(test_zero_tail),
 		cmocka_unit_test(test_corrupt),
 		cmocka_unit_test(test_abort),
 		cmocka_unit_test(test_commit_elsewhere),

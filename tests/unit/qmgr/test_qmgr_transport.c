@@ -91,6 +91,12 @@ static void route(struct fixture *f, const char *address, int cls,
 	struct qmgr_route r;
 
 	qmgr_transport_route(&f->qm, &d, &r);
+	/* Virtual mailboxes take the default destination limit, not
+	 * local's (qmgr_deliver.c), whatever their transport. */
+	if (kind == QMGR_ROUTE_AGENT &&
+	    r.virtual_mailbox != (cls == RESOLVE_VIRTUAL))
+		fail_msg("%s: virtual_mailbox %d for class %d", address,
+			 r.virtual_mailbox, cls);
 	if (r.kind != kind || strcmp(r.transport, transport) != 0 ||
 	    strcmp(r.nexthop, nexthop) != 0 ||
 	    (dsn != NULL && strcmp(r.dsn, dsn) != 0))
