@@ -19,7 +19,9 @@
  *	waits for DATA content, at STARTTLS and at close (RFC 2920 §3.2:
  *	the server may group replies, and must send them before it waits
  *	for input).  So a client's MAIL/RCPT/RCPT/DATA in one packet gets
- *	its four replies in one packet.
+ *	its four replies in one packet.  Without TLS, and with nothing
+ *	queued before them, they are written to the socket at once rather
+ *	than through the bufferevent's write event.
  *
  *	A 4xx or 5xx reply counts as an error of the client (Postfix's
  *	smtpd_soft_error_limit and smtpd_hard_error_limit), except 421
@@ -66,6 +68,15 @@ void smtpd_chat_reply(struct smtpd_session *s, const char *fmt, ...)
 /* smtpd_chat_flush - send the pending replies */
 void smtpd_chat_flush(struct smtpd_session *s)
 {
+	if (evbuffer_get_length(s->replies) == 0)
+		return;
+	/* In plain text with nothing queued before them, straight to the
+	 * socket: no EV_WRITE registration, wakeup and removal per reply.
+	 * Under TLS they go through the filter.  A write error is left for
+	 * the bufferevent to find and report. */
+	if (!s->tls_active && bufferevent_get_underlying(s->bev) == NULL &&
+	    evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+		(void)evbuffer_write(s->replies, bufferevent_getfd(s->bev));
 	if (evbuffer_get_length(s->replies) > 0)
 		bufferevent_write_buffer(s->bev, s->replies);
 }

@@ -332,11 +332,16 @@ static void session_process(struct smtpd_session *s)
 		smtpd_chat_flush(s);
 }
 
-/* smtpd_session_suspend - no input while the auth service decides */
+/*
+ * smtpd_session_suspend - no commands while the auth service or a commit
+ * decides.  Reading stays on: what the client pipelines waits in the
+ * input buffer, bounded by its high watermark (SMTPD_INPUT_MAX), and
+ * turning EV_READ off and on again would cost two epoll_ctl(2) calls
+ * per message.
+ */
 void smtpd_session_suspend(struct smtpd_session *s)
 {
 	s->suspended = true;
-	bufferevent_disable(s->bev, EV_READ);
 }
 
 /* smtpd_session_resume - the answer is in: reply, read on */
@@ -345,7 +350,6 @@ void smtpd_session_resume(struct smtpd_session *s)
 	s->suspended = false;
 	if (s->closing)
 		return;
-	bufferevent_enable(s->bev, EV_READ);
 	session_process(s);
 }
 
