@@ -76,6 +76,10 @@
 #define IMAPD_OUTPUT_HIGH (1024 * 1024)
 /* Write to the socket in the middle of a reply above this much. */
 #define IMAPD_OUTPUT_EAGER (64 * 1024)
+/* What the event loop writes per round: libevent's default (16 KiB)
+ * made a large FETCH reply, rendered faster than the client reads it,
+ * go out one small write per loop round. */
+#define IMAPD_OUTPUT_ROUND (256 * 1024)
 
 static struct imapd_session *sessions;
 static struct event *sigterm_ev;
@@ -867,11 +871,13 @@ static void sigterm(evutil_socket_t sig, short what, void *arg)
 	for (struct imapd_session *s = sessions; s != NULL; s = s->next) {
 		int fd = bufferevent_getfd(s->bev);
 
-		/* Whatever is still queued goes first, then the BYE; a
-		 * client that does not read loses it. */
-		evbuffer_write(bufferevent_get_output(s->bev), fd);
-		(void)send(fd, bye, sizeof(bye) - 1,
-			   MSG_DONTWAIT | MSG_NOSIGNAL);
+		struct evbuffer *out = bufferevent_get_output(s->bev);
+
+		/* Whatever is still queued goes first, then the BYE
+		 * behind it (never in the middle of a reply); what the
+		 * socket does not take now is lost with the process. */
+		evbuffer_add(out, bye, sizeof(bye) - 1);
+		(void)evbuffer_write(out, fd);
 		log_info("imap(%s): Disconnected: Server shutting down "
 			 "in=%llu out=%llu",
 			 s->user, s->in_bytes, s->out_bytes);
@@ -909,6 +915,7 @@ void imapd_session_start(struct event_base *base, const struct config *cfg,
 	limits_init(s);
 	bufferevent_setcb(s->bev, session_read, session_write, session_event,
 			  s);
+	bufferevent_set_max_single_write(s->bev, IMAPD_OUTPUT_ROUND);
 	idle.tv_sec = config_time(cfg, "imapd_idle_timeout");
 	idle.tv_usec = 0;
 	/* The write timeout ends a client that stopped reading a reply. */
