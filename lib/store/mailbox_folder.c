@@ -111,6 +111,7 @@ static void gone_take(struct mbx_folder *f, uint32_t uidvalidity,
 		return;
 	}
 	f->stamp++;
+	f->lagging = f->view_count; /* none has synced at this stamp */
 	if (f->gone_count + n > f->gone_alloc) {
 		f->gone_alloc = f->gone_count + n + 16;
 		f->gone =
@@ -1146,6 +1147,7 @@ struct mbx_folder *mbx_folder_open(const char *root, const char *path,
 	f->ixfd = -1;
 	f->wait_fd = -1;
 	mbx_index_init(&f->ix);
+	mbx_cache_init(&f->cache);
 	strbuf_init(&f->pending, STRBUF_NO_LIMIT);
 	/* Make new/ and tmp/ when only cur/ exists (a copied tree). */
 	mkdirat(fd, "new", 0700);
@@ -1178,6 +1180,7 @@ void mbx_folder_close(struct mbx_folder **fp)
 			break;
 		}
 	mbx_folder_unlock(f);
+	mbx_cache_clear(f);
 	mbx_folder_prune(f, UINT64_MAX);
 	mbx_index_clear(&f->ix);
 	mbx_keywords_clear(&f->kw);
