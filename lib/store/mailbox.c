@@ -564,6 +564,11 @@ void mailbox_cache_flush(struct mailbox *mb)
 	mbx_cache_flush(mb->f);
 }
 
+void mailbox_drop_closed(void)
+{
+	mbx_folder_drop_retained();
+}
+
 int mailbox_msg_open(struct mailbox *mb, size_t i)
 {
 	struct mbx_folder *f = mb->f;

@@ -147,6 +147,11 @@ void mailbox_cache_put(struct mailbox *mb, size_t i, unsigned variant,
 		       uint64_t vsize, const char *data, size_t len);
 void mailbox_cache_flush(struct mailbox *mb);
 
+/* The process keeps the state of the folder last closed (its index and
+ * the directory times it trusts), so that opening it again reads no
+ * directory; this frees it (tests that change files behind it). */
+void mailbox_drop_closed(void);
+
 /*
  * mailbox_store_flags - set (mode '+'), clear ('-') or replace ('=')
  * flags and keywords of message i.  Keyword names not yet known are

@@ -93,8 +93,11 @@ struct mbx_folder {
  */
 struct mbx_folder *mbx_folder_open(const char *root, const char *path,
 				   bool *notfound_r, const char **error_r);
-/* Drop one reference; the last one frees the folder. */
+/* Drop one reference; after the last one the folder is kept (the one
+ * most recently closed only) for a quick reopen. */
 void mbx_folder_close(struct mbx_folder **fp);
+/* Free the folder kept after its last close, if any. */
+void mbx_folder_drop_retained(void);
 
 /* begin - lock and catch up with the index; end - write and unlock;
  * abandon - unlock after a failure, forgetting the in-memory index

@@ -232,6 +232,7 @@ static void test_store(void **state)
 	assert_null(mailbox_cache_get(mb, 0, 1, &len, &vsize));
 	mailbox_cache_flush(mb);
 	mailbox_close(&mb);
+	mailbox_drop_closed();
 
 	/* Read again by the next open: both records. */
 	mb = open_ok(md);
@@ -240,6 +241,7 @@ static void test_store(void **state)
 	assert_memory_equal(data, "ENV-B", 5);
 	assert_non_null(mailbox_cache_get(mb, 0, 0, &len, &vsize));
 	mailbox_close(&mb);
+	mailbox_drop_closed();
 
 	/* A torn tail (a writer killed in the middle of its record):
 	 * the first record holds, the second is not served ... */
@@ -251,6 +253,7 @@ static void test_store(void **state)
 	/* ... and the next writer cuts it off before appending. */
 	mailbox_cache_put(mb, 2, 0, 0, "ENV-C", 5);
 	mailbox_close(&mb);
+	mailbox_drop_closed();
 	text = slurp(path);
 	assert_non_null(strstr(text, "\nENV-A\n"));
 	assert_null(strstr(text, "ENV-B"));
@@ -259,6 +262,7 @@ static void test_store(void **state)
 	mb = open_ok(md);
 	assert_non_null(mailbox_cache_get(mb, 2, 0, &len, &vsize));
 	mailbox_close(&mb);
+	mailbox_drop_closed();
 
 	/* Garbage: ignored, and started again by the next writer. */
 	write_file(path, "garbage\nE 1 0 0 5 00000000\nENV-X\n", 33);
@@ -266,6 +270,7 @@ static void test_store(void **state)
 	assert_null(mailbox_cache_get(mb, 0, 0, &len, &vsize));
 	mailbox_cache_put(mb, 0, 0, 0, "ENV-D", 5);
 	mailbox_close(&mb);
+	mailbox_drop_closed();
 	text = slurp(path);
 	assert_true(strncmp(text, "FACTEUR-CACHE 1 ", 16) == 0);
 	assert_null(strstr(text, "garbage"));
@@ -283,11 +288,13 @@ static void test_store(void **state)
 	strbuf_append_str(&rec, other);
 	mbx_cache_format(&rec, mailbox_uid(mb, 0), 0, 0, "ENV-OLD", 7);
 	mailbox_close(&mb);
+	mailbox_drop_closed();
 	write_file(path, rec.data, rec.len);
 	strbuf_release(&rec);
 	mb = open_ok(md);
 	assert_null(mailbox_cache_get(mb, 0, 0, &len, &vsize));
 	mailbox_close(&mb);
+	mailbox_drop_closed();
 
 	/* Not a regular file: never read, never written through. */
 	unlink(path);
@@ -296,6 +303,7 @@ static void test_store(void **state)
 	assert_null(mailbox_cache_get(mb, 0, 0, &len, &vsize));
 	mailbox_cache_put(mb, 0, 0, 0, "ENV-E", 5);
 	mailbox_close(&mb);
+	mailbox_drop_closed();
 	rmdir(path);
 
 	free(path);
