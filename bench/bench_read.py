@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Reading mail: Facteur's imapd/pop3d beside Dovecot, in the same run.
 
-    bench_read.py BASE seed [--n 5000]
+    bench_read.py BASE seed [--n 5000] [--direct]
         deliver N x 4 KB messages to user2 through each server's own SMTP
         (Postfix 2525 -> Dovecot's Maildir, Facteur 2526 -> Facteur's) and
-        keep a copy of new/ as BASE/seed-NAME for the cold runs
+        keep a copy of new/ as BASE/seed-NAME for the cold runs; --direct
+        writes the same messages straight into new/ (tmp/ then rename,
+        as an LDA does, with ",S=" and ",W=" in the names): 50,000 in
+        seconds, and without an MTA
     bench_read.py BASE imap [--cold] [--reps 3]
         (a) imaplib: LOGIN, SELECT INBOX, UID FETCH 1:* (FLAGS RFC822.SIZE
         ENVELOPE), UID FETCH 1:* (BODY[]); --cold restores the Maildir from
@@ -18,6 +21,9 @@
         process tree before and after, per connection
 
 Dovecot listens on 1143/1110, Facteur on 1144/1111 (bench/facteur_up.sh).
+--only facteur|dovecot measures one side alone; --facteur-ports IMAP,POP3
+and --dovecot-ports IMAP,POP3 move them (an instance started with
+facteur_up.sh's IMAP_PORT/POP3_PORT beside another run).
 Each measurement waits for a quiet machine and records the CPU of the
 server's process tree.  Ratios are Facteur / Dovecot.
 """
@@ -41,7 +47,20 @@ import benchlib  # noqa: E402
 USER, PASS = "user2", "pass2"
 
 
-def servers(base):
+def servers(base, a=None):
+    all_ = _servers(base)
+    if a is not None:
+        for s in all_:
+            ports = getattr(a, s["name"] + "_ports")
+            if ports:
+                imap, pop3 = (int(x) for x in ports.split(","))
+                s.update(imap=imap, pop3=pop3)
+        if a.only:
+            all_ = [s for s in all_ if s["name"] == a.only]
+    return all_
+
+
+def _servers(base):
     return [
         dict(name="dovecot", imap=1143, pop3=1110, smtp=2525,
              pidfile=os.path.join(base, "dovecot/run/master.pid"),
@@ -71,12 +90,54 @@ def empty_maildir(d):
             os.unlink(e.path)
 
 
+def direct_message(i, size):
+    """Message i of the seed: about size bytes, LF line ends, the
+    headers smtp-source writes plus a Message-ID."""
+    head = ("Return-Path: <bench@example.test>\n"
+            "Delivered-To: %s@example.test\n"
+            "Received: from client.example.test (localhost [127.0.0.1])\n"
+            "\tby mx.example.test with ESMTP id %08X;\n"
+            "\tMon, 7 Dec 2026 12:00:00 +0000\n"
+            "From: <bench@example.test>\n"
+            "To: <%s@example.test>\n"
+            "Date: Mon, 7 Dec 2026 12:00:00 +0000\n"
+            "Message-ID: <%d.seed@client.example.test>\n"
+            "Subject: seed message %d\n\n" % (USER, i, USER, i, i))
+    line = "La de da de da %d.\n" % i
+    body = line * max(1, (size - len(head)) // len(line))
+    return (head + body).encode()
+
+
+def seed_direct(n, maildir, owner):
+    new, tmp = os.path.join(maildir, "new"), os.path.join(maildir, "tmp")
+    uid = gid = None
+    if owner:
+        import pwd
+        pw = pwd.getpwnam(owner)
+        uid, gid = pw.pw_uid, pw.pw_gid
+    t = int(time.time()) - n
+    for i in range(n):
+        data = direct_message(i, 4096)
+        name = "%d.M%dP%d.seed,S=%d,W=%d" % (t + i, i, os.getpid(), len(data),
+                                            len(data) + data.count(b"\n"))
+        p = os.path.join(tmp, name)
+        with open(p, "wb") as f:
+            f.write(data)
+        if uid is not None:
+            os.chown(p, uid, gid)
+        os.utime(p, (t + i, t + i))
+        os.rename(p, os.path.join(new, name))
+
+
 def seed(a, base):
-    for s in servers(base):
+    for s in servers(base, a):
         empty_maildir(s["maildir"])
-        subprocess.run(["smtp-source", "-d", "-s", "10", "-m", str(a.n), "-l", "4096",
-                        "-M", "client.example.test", "-f", "bench@example.test",
-                        "-t", USER + "@example.test", "127.0.0.1:%d" % s["smtp"]], check=True)
+        if a.direct:
+            seed_direct(a.n, s["maildir"], s["owner"])
+        else:
+            subprocess.run(["smtp-source", "-d", "-s", "10", "-m", str(a.n), "-l", "4096",
+                           "-M", "client.example.test", "-f", "bench@example.test",
+                           "-t", USER + "@example.test", "127.0.0.1:%d" % s["smtp"]], check=True)
         new = os.path.join(s["maildir"], "new")
         deadline = time.monotonic() + 300
         while len(os.listdir(new)) < a.n and time.monotonic() < deadline:
@@ -214,6 +275,11 @@ def main():
     ap.add_argument("--par", type=int, default=50)
     ap.add_argument("--cold", action="store_true")
     ap.add_argument("--out")
+    ap.add_argument("--direct", action="store_true",
+                    help="seed: write into new/, not through SMTP")
+    ap.add_argument("--only", choices=["facteur", "dovecot"])
+    ap.add_argument("--facteur-ports", help="IMAP,POP3 (default 1144,1111)")
+    ap.add_argument("--dovecot-ports", help="IMAP,POP3 (default 1143,1110)")
     a = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -224,7 +290,7 @@ def main():
     if a.what in ("imap", "pop3"):
         fn = imap_run if a.what == "imap" else pop3_run
         for rep in range(a.reps):
-            for s in servers(a.base):
+            for s in servers(a.base, a):
                 if a.cold:
                     restore(a.base, s)
                 r = measured(s, fn)
@@ -235,7 +301,7 @@ def main():
                 runs.append(r)
         keys = ["msg_per_s", "server_cpu_s"]
     else:
-        for s in servers(a.base):
+        for s in servers(a.base, a):
             r = many(s, a.n or (1000 if a.what == "idle" else 2000), a.par, a.what == "idle")
             r["server"] = s["name"]
             print(json.dumps(r), flush=True)
@@ -243,8 +309,11 @@ def main():
         keys = ["logins_per_s"] + (["pss_per_conn_kib"] if a.what == "idle" else [])
     label = a.what + (" cold" if a.cold else "")
     for k in keys:
-        d = statistics.median(r[k] for r in runs if r["server"] == "dovecot")
-        f = statistics.median(r[k] for r in runs if r["server"] == "facteur")
+        side = {}
+        for name in ("dovecot", "facteur"):
+            vals = [r[k] for r in runs if r["server"] == name]
+            side[name] = statistics.median(vals) if vals else 0
+        d, f = side["dovecot"], side["facteur"]
         print("| %s | %s | Dovecot %.1f | Facteur %.1f | ratio %.2f× |"
               % (label, k, d, f, f / d if d else 0))
     if a.out:

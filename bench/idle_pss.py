@@ -2,6 +2,8 @@
 """PSS per idle IMAP session of one build tree, without Dovecot.
 
     FACTEUR_BUILDDIR=build/dev bench/idle_pss.py [--n 200] [--msgs 5000]
+    (--n 10000 works: the client raises its descriptor limit, master
+    raises its children's soft limit to the hard one)
 
 Starts a private instance (auth, imap-login, imapd) as the integration
 tests do, writes MSGS messages of 4 KB into the user's Maildir new/,
@@ -15,6 +17,7 @@ import argparse
 import asyncio
 import os
 import pwd
+import resource
 import sys
 import time
 
@@ -131,6 +134,10 @@ def main():
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--msgs", type=int, default=5000)
     a = ap.parse_args()
+    # The client holds one descriptor per session (10,000 and more).
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < a.n + 100:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     inst, port, md = setup(a.msgs)
     try:
         asyncio.run(run(inst, port, md, a.n))

@@ -86,6 +86,13 @@ struct imapd_msgview {
 	 * blank line (all of a message without one), without reading the
 	 * rest of the file; for ENVELOPE and the HEADER sections. */
 	const char *(*load_header)(void *ctx, size_t *len_r);
+	/* Optional: the ENVELOPE rendered before with these render flags
+	 * (the folder's cache), or NULL; and where to keep one just
+	 * rendered.  A FETCH whose only content item is ENVELOPE then
+	 * reads no message file. */
+	const char *(*envelope_get)(void *ctx, unsigned flags, size_t *len_r);
+	void (*envelope_put)(void *ctx, unsigned flags, const char *env,
+			     size_t len);
 	void *ctx;
 };
 

@@ -693,6 +693,17 @@ static bool header_suffices(const struct imapd_fetch *fetch)
 	return true;
 }
 
+/* envelope_suffices - whether ENVELOPE is the only item that needs the
+ * message (so a cached ENVELOPE spares reading it) */
+static bool envelope_suffices(const struct imapd_fetch *fetch)
+{
+	return !(fetch->attrs &
+		 (IMAPD_FETCH_BODY | IMAPD_FETCH_BODYSTRUCTURE |
+		  IMAPD_FETCH_RFC822 | IMAPD_FETCH_RFC822_HEADER |
+		  IMAPD_FETCH_RFC822_TEXT)) &&
+	       fetch->section_count == 0;
+}
+
 int imapd_fetch_render(const struct imapd_fetch *fetch,
 		       const struct imapd_msgview *msg, unsigned flags,
 		       struct strbuf *out, const char **error_r)
@@ -700,8 +711,13 @@ int imapd_fetch_render(const struct imapd_fetch *fetch,
 	struct render r = {msg, NULL, 0, NULL, flags};
 	bool sp = false;
 	int ret = 0;
+	const char *env = NULL;
+	size_t env_len = 0;
 
-	if (fetch->needs_content) {
+	if ((fetch->attrs & IMAPD_FETCH_ENVELOPE) && msg->envelope_get != NULL)
+		env = msg->envelope_get(msg->ctx, flags, &env_len);
+	if (fetch->needs_content &&
+	    !(env != NULL && envelope_suffices(fetch))) {
 		if (msg->load_header != NULL && header_suffices(fetch))
 			r.data = msg->load_header(msg->ctx, &r.len);
 		else if (msg->load != NULL)
@@ -739,7 +755,18 @@ int imapd_fetch_render(const struct imapd_fetch *fetch,
 	if (fetch->attrs & IMAPD_FETCH_ENVELOPE) {
 		SP();
 		strbuf_append_str(out, "ENVELOPE ");
-		rfc822_render_envelope(r.data, r.len, flags, out);
+		if (env != NULL) {
+			strbuf_append(out, env, env_len);
+		} else {
+			size_t at = out->len;
+
+			if (rfc822_render_envelope(r.data, r.len, flags, out) ==
+				    0 &&
+			    msg->envelope_put != NULL)
+				msg->envelope_put(msg->ctx, flags,
+						  out->data + at,
+						  out->len - at);
+		}
 	}
 	if (fetch->attrs & IMAPD_FETCH_BODY) {
 		SP();

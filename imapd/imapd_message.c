@@ -144,6 +144,8 @@ void imapd_cmd_fetch(struct imapd_session *s, const char *tag,
 		fetch.attrs = saved;
 	}
 	strbuf_release(&out);
+	/* What this FETCH parsed goes to the folder cache in one write. */
+	mailbox_cache_flush(s->mb);
 	free(seen_now);
 	imapd_seqset_clear(&set);
 	imapd_fetch_clear(&fetch);

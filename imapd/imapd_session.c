@@ -71,11 +71,16 @@
 #include "login.h"
 #include "mail_user.h"
 #include "mailbox.h"
+#include "rfc822.h"
 
 /* Stop reading while this much output waits for the client. */
 #define IMAPD_OUTPUT_HIGH (1024 * 1024)
 /* Write to the socket in the middle of a reply above this much. */
 #define IMAPD_OUTPUT_EAGER (64 * 1024)
+/* What the event loop writes per round: libevent's default (16 KiB)
+ * made a large FETCH reply, rendered faster than the client reads it,
+ * go out one small write per loop round. */
+#define IMAPD_OUTPUT_ROUND (256 * 1024)
 
 static struct imapd_session *sessions;
 static struct event *sigterm_ev;
@@ -88,6 +93,25 @@ void imapd_write(struct imapd_session *s, const void *data, size_t len)
 	s->out_bytes += len;
 }
 
+/*
+ * write_now - write what is queued to the socket now, as much as it
+ * takes (non-blocking).  libevent freezes the drain side of a socket
+ * bufferevent's output so that only its own write callback empties it:
+ * a plain evbuffer_write() on it fails, and did, silently, so that a
+ * long reply waited in memory for the event loop.  It is unfrozen
+ * around the write, as libevent does in its callback.
+ */
+static void write_now(struct imapd_session *s)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+
+	evbuffer_unfreeze(out, 1);
+	/* An error is left for the bufferevent to meet on its next
+	 * write. */
+	(void)evbuffer_write(out, bufferevent_getfd(s->bev));
+	evbuffer_freeze(out, 1);
+}
+
 void imapd_write_eager(struct imapd_session *s)
 {
 	struct evbuffer *out = bufferevent_get_output(s->bev);
@@ -95,8 +119,7 @@ void imapd_write_eager(struct imapd_session *s)
 	size_t len = evbuffer_get_length(out);
 
 	/* The socket is non-blocking: this takes what the kernel accepts
-	 * now (nothing when full); the rest goes from the event loop.  An
-	 * error is left for the bufferevent to meet on its next write.
+	 * now (nothing when full); the rest goes from the event loop.
 	 * After a write that left data queued (the client lags), try
 	 * again only once another IMAPD_OUTPUT_EAGER is queued, not after
 	 * every message. */
@@ -108,7 +131,7 @@ void imapd_write_eager(struct imapd_session *s)
 	s->eager_at = at;
 	if (len <= at)
 		return;
-	(void)evbuffer_write(out, bufferevent_getfd(s->bev));
+	write_now(s);
 	s->eager_at = evbuffer_get_length(out) + IMAPD_OUTPUT_EAGER;
 }
 
@@ -439,6 +462,53 @@ uint64_t imapd_msg_vsize(struct mailbox *mb, size_t i)
 	return n;
 }
 
+/* The cache variant of render flags (ENVELOPE with UTF8=ACCEPT or not). */
+static unsigned cache_variant(unsigned flags)
+{
+	return (flags & RFC822_IMAP_UTF8) ? 1 : 0;
+}
+
+/* msgload_envelope_get - the folder cache's ENVELOPE of message i */
+static const char *msgload_envelope_get(void *ctx, unsigned flags,
+					size_t *len_r)
+{
+	struct imapd_msgload *ld = ctx;
+	uint64_t vsize;
+
+	return mailbox_cache_get(ld->s->mb, ld->index, cache_variant(flags),
+				 len_r, &vsize);
+}
+
+/* msgload_envelope_put - keep the ENVELOPE of message i (and its CRLF
+ * size when known) in the folder cache */
+static void msgload_envelope_put(void *ctx, unsigned flags, const char *env,
+				 size_t len)
+{
+	struct imapd_msgload *ld = ctx;
+	struct imapd_session *s = ld->s;
+	uint64_t vsize = ld->index < s->vsizes_alloc && s->vsizes[ld->index]
+				 ? s->vsizes[ld->index] - 1
+				 : 0;
+
+	mailbox_cache_put(s->mb, ld->index, cache_variant(flags), vsize, env,
+			  len);
+}
+
+/* cached_vsize - the CRLF size of message i kept in the folder cache
+ * (a file without ",W="), or 0 */
+static uint64_t cached_vsize(struct imapd_session *s, size_t i)
+{
+	for (unsigned v = 0; v < 2; v++) {
+		size_t len;
+		uint64_t vsize;
+
+		if (mailbox_cache_get(s->mb, i, v, &len, &vsize) != NULL &&
+		    vsize != 0)
+			return vsize;
+	}
+	return 0;
+}
+
 void imapd_msgview_init(struct imapd_session *s, size_t i,
 			struct imapd_msgload *ld, struct imapd_msgview *mv,
 			bool need_size)
@@ -465,6 +535,8 @@ void imapd_msgview_init(struct imapd_session *s, size_t i,
 	mv->internal = m->internal;
 	mv->load = msgload_load;
 	mv->load_header = msgload_header;
+	mv->envelope_get = msgload_envelope_get;
+	mv->envelope_put = msgload_envelope_put;
 	mv->ctx = ld;
 	if (s->vsizes_alloc < count) {
 		s->vsizes = xreallocarray(s->vsizes, count, sizeof(*s->vsizes));
@@ -477,6 +549,12 @@ void imapd_msgview_init(struct imapd_session *s, size_t i,
 
 		if (w != 0)
 			s->vsizes[i] = w + 1;
+	}
+	if (s->vsizes[i] == 0 && need_size) {
+		uint64_t c = cached_vsize(s, i);
+
+		if (c != 0)
+			s->vsizes[i] = c + 1;
 	}
 	if (s->vsizes[i] == 0 && need_size) {
 		size_t len;
@@ -865,13 +943,11 @@ static void sigterm(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	(void)arg;
 	for (struct imapd_session *s = sessions; s != NULL; s = s->next) {
-		int fd = bufferevent_getfd(s->bev);
-
-		/* Whatever is still queued goes first, then the BYE; a
-		 * client that does not read loses it. */
-		evbuffer_write(bufferevent_get_output(s->bev), fd);
-		(void)send(fd, bye, sizeof(bye) - 1,
-			   MSG_DONTWAIT | MSG_NOSIGNAL);
+		/* Whatever is still queued goes first, then the BYE
+		 * behind it (never in the middle of a reply); what the
+		 * socket does not take now is lost with the process. */
+		imapd_write(s, bye, sizeof(bye) - 1);
+		write_now(s);
 		log_info("imap(%s): Disconnected: Server shutting down "
 			 "in=%llu out=%llu",
 			 s->user, s->in_bytes, s->out_bytes);
@@ -909,6 +985,7 @@ void imapd_session_start(struct event_base *base, const struct config *cfg,
 	limits_init(s);
 	bufferevent_setcb(s->bev, session_read, session_write, session_event,
 			  s);
+	bufferevent_set_max_single_write(s->bev, IMAPD_OUTPUT_ROUND);
 	idle.tv_sec = config_time(cfg, "imapd_idle_timeout");
 	idle.tv_usec = 0;
 	/* The write timeout ends a client that stopped reading a reply. */

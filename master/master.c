@@ -53,6 +53,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -382,6 +383,24 @@ static void master_cleanup(void)
 }
 
 /* main - start-up in the order the contract needs, then the loop */
+/*
+ * raise_nofile - the soft descriptor limit up to the hard one, for every
+ * child: an imapd worker holds one descriptor per session (10,000 IDLE
+ * sessions of one mailbox owner in one process), and systemd starts
+ * services with a soft limit of 1024.  Everything polls with epoll
+ * (libevent), so descriptors above FD_SETSIZE are fine.
+ */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("setrlimit RLIMIT_NOFILE: %m");
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *config_dir = FACTEUR_CONFIG_DIR, *error;
@@ -460,6 +479,7 @@ int main(int argc, char **argv)
 			  config_str(master.cfg, "queue_directory"));
 	/* A child that dies on a write must not take us along. */
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
 
 	if ((master.base = event_base_new()) == NULL)
 		log_fatal("event_base_new failed");

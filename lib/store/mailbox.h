@@ -132,6 +132,27 @@ const char *mailbox_path(const struct mailbox *mb);
 int mailbox_msg_open(struct mailbox *mb, size_t i);
 
 /*
+ * The folder's cache of rendered header data (FOLDER/facteur-cache,
+ * docs/store.md), shared by every session and process: variant (0 or 1)
+ * says how the caller rendered it (imapd: ENVELOPE without or with
+ * UTF8=ACCEPT).  get: the data of message i (valid until the next call
+ * of a mailbox function) and *vsize_r (its CRLF size, 0 when not
+ * known), or NULL.  put: remember it; flush: write what was put (at the
+ * end of a command; close does it too).  A cache that cannot be read or
+ * written only costs speed.
+ */
+const char *mailbox_cache_get(struct mailbox *mb, size_t i, unsigned variant,
+			      size_t *len_r, uint64_t *vsize_r);
+void mailbox_cache_put(struct mailbox *mb, size_t i, unsigned variant,
+		       uint64_t vsize, const char *data, size_t len);
+void mailbox_cache_flush(struct mailbox *mb);
+
+/* The process keeps the state of the folder last closed (its index and
+ * the directory times it trusts), so that opening it again reads no
+ * directory; this frees it (tests that change files behind it). */
+void mailbox_drop_closed(void);
+
+/*
  * mailbox_store_flags - set (mode '+'), clear ('-') or replace ('=')
  * flags and keywords of message i.  Keyword names not yet known are
  * added (at most MAILBOX_KEYWORDS_MAX: then -1, "too many keywords").

@@ -26,6 +26,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "mailbox_cache.h"
 #include "mailbox_index.h"
 #include "mailbox_private.h"
 #include "strbuf.h"
@@ -43,6 +44,11 @@ struct mbx_folder {
 	struct mbx_folder *next; /* the process's open folders */
 	unsigned refs;		 /* sessions that have it open */
 	struct mailbox *views;	 /* those sessions (mailbox.c links them) */
+	size_t view_count;
+	/* Views that have not synced since the last stamp bump: expunged
+	 * records go once none is left (no walk over thousands of IDLE
+	 * views at each of their syncs). */
+	size_t lagging;
 	char *root;
 	char *path;
 	dev_t dev;
@@ -63,6 +69,8 @@ struct mbx_folder {
 	struct strbuf pending; /* records to append */
 	bool pending_sync;     /* fdatasync them (new UIDs) */
 	struct mbx_keywords kw;
+	/* ENVELOPE and sizes by UID (mailbox_cache.c), read on first use. */
+	struct mbx_cache cache;
 	/* Expunged records, sorted by (uidvalidity, uid), kept while a
 	 * session that has not synced since may show them. */
 	struct mbx_gone *gone;
@@ -85,8 +93,11 @@ struct mbx_folder {
  */
 struct mbx_folder *mbx_folder_open(const char *root, const char *path,
 				   bool *notfound_r, const char **error_r);
-/* Drop one reference; the last one frees the folder. */
+/* Drop one reference; after the last one the folder is kept (the one
+ * most recently closed only) for a quick reopen. */
 void mbx_folder_close(struct mbx_folder **fp);
+/* Free the folder kept after its last close, if any. */
+void mbx_folder_drop_retained(void);
 
 /* begin - lock and catch up with the index; end - write and unlock;
  * abandon - unlock after a failure, forgetting the in-memory index

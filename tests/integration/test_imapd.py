@@ -1040,6 +1040,77 @@ def test_idle_timeout():
         ENV.restart()
 
 
+def test_envelope_cache():
+    """ENVELOPE comes from FOLDER/facteur-cache once a FETCH rendered it;
+    a torn or garbage cache is ignored, never served."""
+    m = ENV.login()
+    m.create("CacheTest")
+    for i in range(3):
+        msg = ("From: A <a@example.org>\r\nTo: b@example.org\r\n"
+               "Subject: =?utf-8?q?cach=C3=A9_%d?=\r\n"
+               "Message-ID: <c%d@example.org>\r\n\r\nbody %d\r\n"
+               % (i, i, i))
+        typ, _ = m.append("CacheTest", None, None, msg.encode())
+        assert typ == "OK"
+    m.select("CacheTest")
+    typ, want = m.uid("FETCH", "1:*", "(FLAGS RFC822.SIZE ENVELOPE)")
+    assert typ == "OK" and len(want) == 3, want
+    m.logout()
+    md = os.path.join(ENV.homes[VUSER], "Maildir", ".CacheTest")
+    path = os.path.join(md, "facteur-cache")
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data.startswith(b"FACTEUR-CACHE 1 "), data
+    assert data.count(b"\nE ") == 3 and b"c2@example.org" in data, data
+
+    def fetch():
+        m = ENV.login()
+        m.select("CacheTest")
+        typ, d = m.uid("FETCH", "1:*", "(FLAGS RFC822.SIZE ENVELOPE)")
+        m.logout()
+        assert typ == "OK"
+        return d
+
+    def evict():
+        # A worker keeps the folder it closed last (index, cache):
+        # closing another one lets CacheTest go, so that the next
+        # session reads the file as changed here.
+        m = ENV.login()
+        m.select("INBOX")
+        m.logout()
+
+    assert fetch() == want
+    evict()
+    # A record of ours is served: the cache is read, not the files.
+    head, _, _ = data.partition(b"\nE ")
+    env = b'(NIL "forged" NIL NIL NIL NIL NIL NIL NIL NIL)'
+    h = 2166136261
+    for c in env:
+        h = ((h ^ c) * 16777619) & 0xffffffff
+    uid1 = re.search(rb"UID (\d+)", want[0]).group(1)
+    forged = head + b"\nE %s 0 0 %d %08x\n%s\n" % (uid1, len(env), h, env)
+    with open(path, "wb") as f:
+        f.write(forged)
+    got = fetch()
+    assert b'"forged"' in got[0] and got[1:] == want[1:], got
+    # Torn: the tail is cut off and made again; garbage: started again.
+    evict()
+    with open(path, "wb") as f:
+        f.write(data[:-7])
+    assert fetch() == want
+    evict()
+    with open(path, "wb") as f:
+        f.write(b"FACTEUR-CACHE 1 x\n" + data)
+    assert fetch() == want
+    with open(path, "rb") as f:
+        again = f.read()
+    assert again.startswith(b"FACTEUR-CACHE 1 ") and \
+        again.count(b"\nE ") == 3, again
+    m = ENV.login()
+    m.delete("CacheTest")
+    m.logout()
+
+
 def test_shutdown_bye():
     r = Raw()
     r.cmd(b"a", b"SELECT INBOX")
