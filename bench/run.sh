@@ -71,5 +71,9 @@ read | all)
 	sysctl -qw fs.inotify.max_user_instances=2048
 	$read idle --n 1000 --out "$out/idle.json" | tee "$out/idle.txt"
 	sysctl -qw fs.inotify.max_user_instances="$orig"
+	# (a) again on 50,000 messages, written straight into new/.
+	$read seed --n 50000 --direct
+	$read imap --cold --reps 2 --out "$out/imap50k_cold.json" | tee "$out/imap50k_cold.txt"
+	$read imap --reps 3 --out "$out/imap50k_warm.json" | tee "$out/imap50k_warm.txt"
 	;;
 esac
