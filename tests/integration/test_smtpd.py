@@ -636,6 +636,18 @@ def test_access_maps():
 
 # ------------------------------------------------------------ async commit
 
+def asan_runtime():
+    """The AddressSanitizer runtime smtpd is linked with, followed by a
+    space, or "": ASan must come first in the preload list."""
+    out = subprocess.run(["ldd", os.path.join(ft.BUILDDIR, "smtpd", "smtpd")],
+                         capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        parts = line.split()
+        if parts and parts[0].startswith("libasan.so") and len(parts) > 2:
+            return parts[2] + " "
+    return ""
+
+
 class SlowFsync(Smtpd):
     """Smtpd whose fsyncs under incoming/ sleep ms each and are logged
     (tests/integration/slowfsync.c, preloaded)."""
@@ -652,7 +664,8 @@ class SlowFsync(Smtpd):
                        check=True)
         self.fsync_log = os.path.join(self.tmp, "fsync.log")
         os.chmod(self.tmp, 0o777)
-        env = {"LD_PRELOAD": so, "SLOWFSYNC_LOG": self.fsync_log,
+        env = {"LD_PRELOAD": asan_runtime() + so,
+               "SLOWFSYNC_LOG": self.fsync_log,
                "SLOWFSYNC_MS": str(ms)}
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update(env)
