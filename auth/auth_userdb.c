@@ -67,16 +67,7 @@ static int userdb_answer(struct server *srv, struct attr_list *list,
 	if (pf != NULL)
 		pe = passwd_file_lookup(pf, canon);
 	if (pe != NULL) {
-		struct userdb_entry e = {
-			.user = pe->user,
-			.home = pe->home,
-			.has_uid = pe->has_uid,
-			.has_gid = pe->has_gid,
-			.uid = pe->uid,
-			.gid = pe->gid,
-		};
-
-		userdb_reply_frame(out, USERDB_OK, &e, "");
+		userdb_reply_passwd(out, pe);
 	} else if (tempfail) {
 		userdb_reply_frame(out, USERDB_TEMPFAIL, NULL,
 				   "user database unavailable");

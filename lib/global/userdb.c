@@ -33,6 +33,7 @@
 
 #include "alloc.h"
 #include "attr.h"
+#include "passwd_file.h"
 #include "userdb.h"
 
 /* The largest uid/gid: (uid_t)-1 means "none" to the kernel. */
@@ -204,6 +205,21 @@ int userdb_reply_parse(struct attr_list *list, enum userdb_result *result_r,
 		entry->gid = (gid_t)gid;
 	}
 	return 0;
+}
+
+/* userdb_reply_passwd - what a passwd-file entry says, without its hash */
+void userdb_reply_passwd(struct strbuf *out, const struct passwd_entry *pe)
+{
+	struct userdb_entry e = {
+		.user = pe->user,
+		.home = pe->home,
+		.has_uid = pe->has_uid,
+		.has_gid = pe->has_gid,
+		.uid = pe->uid,
+		.gid = pe->gid,
+	};
+
+	userdb_reply_frame(out, USERDB_OK, &e, "");
 }
 
 /* userdb_entry_copy - a deep copy */

@@ -96,6 +96,10 @@ int userdb_request_parse(struct attr_list *list, const char **user_r,
 void userdb_reply_frame(struct strbuf *out, enum userdb_result result,
 			const struct userdb_entry *entry, const char *reason);
 
+/* userdb_reply_passwd - the ok frame for a passwd-file entry (no hash) */
+struct passwd_entry;
+void userdb_reply_passwd(struct strbuf *out, const struct passwd_entry *pe);
+
 /*
  * userdb_reply_parse - check a userdb-result/1 list (client side).
  * Returns 0 with *result_r, *reason_r (a loan from list) and, for ok,

@@ -58,16 +58,7 @@ static void serve(int fd, const char *passwd_path)
 		if (pf != NULL)
 			pe = passwd_file_lookup(pf, canon);
 		if (pe != NULL) {
-			struct userdb_entry e = {
-				.user = pe->user,
-				.home = pe->home,
-				.has_uid = pe->has_uid,
-				.has_gid = pe->has_gid,
-				.uid = pe->uid,
-				.gid = pe->gid,
-			};
-
-			userdb_reply_frame(&out, USERDB_OK, &e, "");
+			userdb_reply_passwd(&out, pe);
 		} else {
 			userdb_reply_frame(&out,
 					   pf == NULL ? USERDB_TEMPFAIL
