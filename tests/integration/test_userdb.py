@@ -247,8 +247,10 @@ def test_auth_down():
     ENV.wait_socket("private/auth", True)
     ft.wait_for(lambda: ENV.maildir_new(LATE), timeout=30,
                 what="delivery to %s after auth came back" % LATE)
-    assert re.search(r"%s: to=<%s>.*status=sent" % (
-        re.escape(qid), re.escape(LATE)), ENV.inst.log())
+    # The line follows the file: local logs once the rename is done.
+    ft.wait_for(lambda: re.search(r"%s: to=<%s>.*status=sent" % (
+        re.escape(qid), re.escape(LATE)), ENV.inst.log()), timeout=10,
+        what="status=sent line of %s" % qid)
     s = ENV.smtp()
     assert s.rcpt(LATE)[0] == 250
     code, text = s.rcpt("unknown-y@" + VDOM)
