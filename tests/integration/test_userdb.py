@@ -227,8 +227,9 @@ def test_auth_down():
         code, text = s.rcpt(rcpt)
         assert code == 451 and b"4.3.0" in text, (rcpt, code, text)
     s.quit()
-    assert re.search(r"reject: RCPT from .*451 4\.3\.0 <%s>" % re.escape(VUSER),
-                     ENV.inst.log()), "no 451 reject line"
+    ft.wait_for(lambda: re.search(r"reject: RCPT from .*451 4\.3\.0 <%s>"
+                                  % re.escape(VUSER), ENV.inst.log()),
+                timeout=10, what="the 451 reject line")
     # local defers, never bounces, while auth is away.
     kw = {"user": "nobody"} if ROOT else {}
     qid = subprocess.run(
