@@ -144,9 +144,7 @@ def message(i):
 
 def one_run(a, t):
     new = os.path.join(t["maildir"], "new")
-    for d in ("new", "cur"):
-        for e in os.scandir(os.path.join(t["maildir"], d)):
-            os.unlink(e.path)
+    benchlib.set_aside(a.base, t["maildir"])
     deadline = time.monotonic() + 60
     while queued(t["queue"]) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -246,6 +244,7 @@ def main():
                                      max=max(r[key]), min=min(r[key]))
             print(json.dumps(line), flush=True)
             runs.append(r)
+    benchlib.remove_set_aside(a.base)
     names = [t for t in ("postfix", "facteur") if a.only in (None, t)]
     print("\n| server | messages | 250 -> new/ p50 ms | p90 ms | max ms | "
           "file there at 250 | end of data -> 250 p50 ms | p90 ms |")

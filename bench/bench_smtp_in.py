@@ -2,7 +2,7 @@
 """Inbound SMTP: Facteur beside Postfix, the same load in the same run.
 
 For each target, concurrency and repetition (interleaved, so that drift
-hits both alike): set user1's Maildir aside (set_aside()), wait for an
+hits both alike): set user1's Maildir aside (benchlib.set_aside()), wait for an
 empty queue and a quiet machine, then
 
     smtp-source [-d] -s C -m N -l 4096 -f bench@example.test
@@ -77,28 +77,9 @@ def queued(qdir):
     return n
 
 
-def set_aside(a, maildir):
-    """Empty new/ and cur/ without unlinking a file now: move the
-    directories into BASE/bench-trash (removed after the last run) and make
-    fresh ones.  On ext4 without a journal, every inode freed in the last
-    half minute slows down each file created in its group (the allocator
-    skips recently deleted inodes one by one), so deleting the last run's
-    5000 files just before the next would load that run with the
-    harness's own cleanup, on both servers alike."""
-    trash = os.path.join(a.base, "bench-trash")
-    os.makedirs(trash, exist_ok=True)
-    for d in ("new", "cur"):
-        path = os.path.join(maildir, d)
-        st = os.stat(path)
-        os.rename(path, os.path.join(trash, "%d.%d" % (os.getpid(), len(os.listdir(trash)))))
-        os.mkdir(path)
-        os.chown(path, st.st_uid, st.st_gid)
-        os.chmod(path, st.st_mode & 0o7777)
-
-
 def one_run(a, t, conc):
     new = os.path.join(t["maildir"], "new")
-    set_aside(a, t["maildir"])
+    benchlib.set_aside(a.base, t["maildir"])
     deadline = time.monotonic() + 60
     while queued(t["queue"]) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -159,7 +140,7 @@ def main():
                 print(json.dumps(r), flush=True)
                 runs.append(r)
 
-    subprocess.run(["rm", "-rf", os.path.join(a.base, "bench-trash")])
+    benchlib.remove_set_aside(a.base)
 
     def med(name, conc, key):
         return statistics.median(r[key] for r in runs
