@@ -192,12 +192,7 @@ static void qmgr_exit(struct server *srv)
 	qmgr_deliver_free_all(qm);
 	qmgr_transport_free(qm);
 	maps_list_free(&qm->virtual_alias_maps);
-	while (qm->msgs != NULL) {
-		struct qmgr_msg *next = qm->msgs->next;
-
-		qmgr_message_free(&qm->msgs);
-		qm->msgs = next;
-	}
+	qmgr_active_free_all(qm);
 	if (qm->scan_event != NULL)
 		event_free(qm->scan_event);
 	if (qm->run_timer != NULL)

@@ -5,6 +5,7 @@
  * qmgr_scan.c: incoming/, due deferred/ and (at start) active/;
  * qmgr_message.c: load a message, expand and classify its recipients,
  *	finish it (mark, bounce, defer or remove);
+ * qmgr_active.c: the messages held in memory, by queue id;
  * qmgr_transport.c: the transport and next hop of an address;
  * qmgr_deliver.c: per-destination queues, deliver/1 requests to the
  *	delivery agents, result/1 and done/1, the pool of agent
@@ -94,9 +95,8 @@ struct qmgr_msg {
 	struct qfile *q;
 	struct qmgr_dest *dests;
 	size_t dest_count;
-	size_t unfinished; /* dests not yet SENT/BOUNCED/DEFERRED */
-	bool retired;	   /* finished: an empty node left in qm->msgs */
-	struct qmgr_msg *next;
+	size_t unfinished;	/* dests not yet SENT/BOUNCED/DEFERRED */
+	struct qmgr_msg *hnext; /* next in its chain of qm->msg_table */
 };
 
 struct qmgr_req;
@@ -128,9 +128,9 @@ struct qmgr {
 	long long min_backoff, max_backoff;
 	long long max_lifetime, bounce_lifetime;
 	long long queue_run_delay;
-	struct qmgr_msg *msgs; /* live ones, and retired nodes (id "") */
-	size_t msg_count;      /* live ones */
-	size_t msgs_retired;
+	struct qmgr_msg **msg_table; /* messages held, by id (qmgr_active.c) */
+	size_t msg_table_size;	     /* chains: 0 or a power of two */
+	size_t msg_count;
 	struct qmgr_queue *queues; /* one per transport + next hop */
 	unsigned busy;		   /* requests in flight */
 	/* Idle delivery agent connections (qmgr_deliver.c), newest first. */
@@ -164,6 +164,12 @@ void qmgr_message_outcome(struct qmgr_msg *msg, struct qmgr_dest *dest,
 void qmgr_message_free(struct qmgr_msg **msgp);
 /* The age of a message in seconds (from its arrival time). */
 double qmgr_message_age(const struct qmgr_msg *msg);
+
+/* qmgr_active.c */
+struct qmgr_msg *qmgr_active_find(struct qmgr *qm, const char *id);
+void qmgr_active_add(struct qmgr *qm, struct qmgr_msg *msg);
+void qmgr_active_remove(struct qmgr *qm, struct qmgr_msg *msg);
+void qmgr_active_free_all(struct qmgr *qm);
 
 /* qmgr_transport.c */
 /* Defaults from main.cf (fatal when malformed), transport_maps. */

@@ -242,52 +242,11 @@ void qmgr_message_free(struct qmgr_msg **msgp)
 	*msgp = NULL;
 }
 
-/* sweep_retired - drop the retired nodes from the active list */
-static void sweep_retired(struct qmgr *qm)
-{
-	for (struct qmgr_msg **pp = &qm->msgs; *pp != NULL;) {
-		struct qmgr_msg *m = *pp;
-
-		if (m->retired) {
-			*pp = m->next;
-			free(m);
-		} else {
-			pp = &m->next;
-		}
-	}
-	qm->msgs_retired = 0;
-}
-
-/*
- * retire_msg - msg is finished: free what it holds and take it out of
- * the active count.  Its bare node stays in qm->msgs (with an empty id,
- * which no lookup matches) until there are more retired nodes than live
- * ones; then one sweep drops them all.  Unlinking each from a singly
- * linked list, newest first, cost a walk over every message in active/
- * when they finish oldest first: with thousands queued, the most qmgr
- * did per message.
- */
+/* retire_msg - msg is finished: let go of it and free it */
 static void retire_msg(struct qmgr_msg *msg)
 {
-	struct qmgr *qm = msg->qm;
-
-	for (size_t i = 0; i < msg->dest_count; i++) {
-		free(msg->dests[i].address);
-		free(msg->dests[i].reason);
-		free(msg->dests[i].remote_mta);
-		free(msg->dests[i].diagnostic);
-	}
-	free(msg->dests);
-	msg->dests = NULL;
-	msg->dest_count = 0;
-	qfile_free(&msg->q);
-	free(msg->path);
-	msg->path = NULL;
-	msg->id[0] = '\0';
-	msg->retired = true;
-	qm->msg_count--;
-	if (++qm->msgs_retired > 64 && qm->msgs_retired > qm->msg_count)
-		sweep_retired(qm);
+	qmgr_active_remove(msg->qm, msg);
+	qmgr_message_free(&msg);
 }
 
 /* wants_notice - whether NOTIFY= asks for a non-delivery notice */
@@ -521,19 +480,16 @@ static void settle(struct qmgr_msg *msg, struct qmgr_dest *d,
 void qmgr_message_activate(struct qmgr *qm, const char *id)
 {
 	struct qmgr_msg *msg;
-	char *path = xasprintf("%s/active/%s", qm->queue_dir, id);
+	char *path;
 	struct qfile *q = NULL;
 	const char *error;
 	struct qmgr_route *routes;
 	size_t *batch, nbatch = 0, count;
 	int r;
 
-	for (struct qmgr_msg *m = qm->msgs; m != NULL; m = m->next) {
-		if (strcmp(m->id, id) == 0) {
-			free(path);
-			return; /* already being worked on */
-		}
-	}
+	if (qmgr_active_find(qm, id) != NULL)
+		return; /* already being worked on */
+	path = xasprintf("%s/active/%s", qm->queue_dir, id);
 	r = qfile_open(path, true, NULL, &q, &error);
 	if (r == QFILE_ERR_CORRUPT || r == QFILE_ERR_INCOMPLETE) {
 		move_corrupt(qm, id, path, error);
@@ -550,9 +506,7 @@ void qmgr_message_activate(struct qmgr *qm, const char *id)
 	snprintf(msg->id, sizeof(msg->id), "%s", id);
 	msg->path = path;
 	msg->q = q;
-	msg->next = qm->msgs;
-	qm->msgs = msg;
-	qm->msg_count++;
+	qmgr_active_add(qm, msg);
 	log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue active)", id,
 		 q->sender, (unsigned long long)q->content_size, q->rcpt_count);
 	for (size_t i = 0; i < q->rcpt_count; i++) {

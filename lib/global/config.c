@@ -3,6 +3,7 @@
  *
  * SYNOPSIS
  *	#include "config.h"
+#include "hash.h"
  *
  *	struct config *cfg = config_create(dir);
  *	config_override(cfg, "name=value", &error);	(any number)
@@ -71,6 +72,7 @@
 
 #include "alloc.h"
 #include "config.h"
+#include "hash.h"
 #include "log.h"
 #include "params.h"
 #include "strbuf.h"
@@ -146,22 +148,12 @@ static void *grow(void *array, size_t count, size_t *alloc, size_t size)
 	return xreallocarray(array, *alloc, size);
 }
 
-/* hash_name - FNV-1a: short keys, no adversary worth SipHash here */
-static size_t hash_name(const char *name)
-{
-	uint64_t h = 14695981039346656037ULL;
-
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-		h = (h ^ *p) * 1099511628211ULL;
-	return (size_t)h;
-}
-
 /* find - the entry for name, or NULL */
 static struct entry *find(const struct config *cfg, const char *name)
 {
 	size_t mask = cfg->slot_count - 1;
 
-	for (size_t i = hash_name(name) & mask;; i = (i + 1) & mask) {
+	for (size_t i = hash_string(name) & mask;; i = (i + 1) & mask) {
 		size_t slot = cfg->slots[i];
 
 		if (slot == 0)
@@ -175,7 +167,7 @@ static struct entry *find(const struct config *cfg, const char *name)
 static void insert_slot(struct config *cfg, size_t index)
 {
 	size_t mask = cfg->slot_count - 1;
-	size_t i = hash_name(cfg->entries[index]->name) & mask;
+	size_t i = hash_string(cfg->entries[index]->name) & mask;
 
 	while (cfg->slots[i] != 0)
 		i = (i + 1) & mask;

@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "hash.h"
 #include "log.h"
 #include "map_priv.h"
 #include "mapsrc.h"
@@ -90,23 +91,11 @@ struct texthash {
 	const char *source; /* for warnings */
 };
 
-/* texthash_hash - FNV-1a: simple and good enough for text keys */
-static uint64_t texthash_hash(const char *key, size_t len)
-{
-	uint64_t h = 14695981039346656037ULL;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)key[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 /* texthash_find - the slot holding key, or the empty slot it would go to */
 static struct texthash_entry *texthash_find(struct texthash *th,
 					    const char *key, size_t len)
 {
-	size_t i = (size_t)texthash_hash(key, len) & (th->cap - 1);
+	size_t i = hash_bytes(key, len) & (th->cap - 1);
 
 	for (;;) {
 		struct texthash_entry *e = &th->slots[i];
