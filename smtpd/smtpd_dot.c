@@ -166,6 +166,32 @@ static void dot_emit(struct smtpd_dot *d, char c, struct strbuf *out)
 	}
 }
 
+/* dot_emit_run - content bytes with no CR or LF among them */
+static void dot_emit_run(struct smtpd_dot *d, const char *p, size_t n,
+			 struct strbuf *out)
+{
+	if (!d->in_header) {
+		(void)strbuf_append(out, p, n);
+		return;
+	}
+	if (d->header_size + d->line.len + n <= d->header_limit &&
+	    strbuf_append(&d->line, p, n) == 0)
+		return;
+	/* Crosses the header limit: byte by byte, to cut where it is. */
+	for (size_t k = 0; k < n; k++)
+		dot_emit(d, p[k], out);
+}
+
+/* text_run - how many bytes at p (len at most) come before a CR or LF */
+static size_t text_run(const char *p, size_t len)
+{
+	const char *lf = memchr(p, '\n', len);
+	size_t n = lf != NULL ? (size_t)(lf - p) : len;
+	const char *cr = memchr(p, '\r', n);
+
+	return cr != NULL ? (size_t)(cr - p) : n;
+}
+
 /* dot_line_end - a line is complete; CRLF is what we store */
 static void dot_line_end(struct smtpd_dot *d, struct strbuf *out)
 {
@@ -258,7 +284,12 @@ int smtpd_dot_feed(struct smtpd_dot *d, const char *in, size_t len,
 				d->strict_bol = d->mode == SMTPD_BARE_ALLOW;
 				d->state = SMTPD_DOT_BOL;
 			} else {
-				dot_emit(d, c, out);
+				/* The rest of the line at once. */
+				size_t n = text_run(in + i, len - i);
+
+				dot_emit_run(d, in + i, n, out);
+				i += n;
+				continue;
 			}
 			i++;
 			continue;

@@ -236,16 +236,24 @@ static int copy_content(int fd, const struct maildir_msg *msg, uint64_t *size_r,
 			goto out;
 		if (n == 0)
 			break;
-		for (ssize_t i = 0; i < n; i++) {
+		for (size_t i = 0; i < (size_t)n;) {
+			const char *cr;
+			size_t run;
+
 			if (held_cr) {
 				held_cr = false;
 				if (in[i] != '\n')
 					strbuf_append_char(&out, '\r');
 			}
-			if (in[i] == '\r')
+			cr = memchr(in + i, '\r', (size_t)n - i);
+			run = cr != NULL ? (size_t)(cr - (in + i))
+					 : (size_t)n - i;
+			strbuf_append(&out, in + i, run);
+			i += run;
+			if (cr != NULL) {
 				held_cr = true;
-			else
-				strbuf_append_char(&out, in[i]);
+				i++;
+			}
 		}
 		if (out.len >= MAILDIR_BUF_SIZE) {
 			size += out.len;

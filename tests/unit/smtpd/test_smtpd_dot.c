@@ -152,6 +152,16 @@ static void test_header(void **state)
 	run(big, strlen(big), SMTPD_BARE_NORMALIZE, false, 100, 0, false, &r);
 	assert_true(r.header_too_big);
 	assert_int_equal(r.done, 1);
+	/* The same bytes pass however the long line arrives. */
+	for (size_t split = 1; split <= strlen(big) + 1; split++) {
+		struct result other;
+
+		run(big, strlen(big), SMTPD_BARE_NORMALIZE, false, 100, split,
+		    split == strlen(big) + 1, &other);
+		assert_true(other.header_too_big);
+		assert_int_equal(other.out_len, r.out_len);
+		assert_memory_equal(other.out, r.out, r.out_len);
+	}
 	/* The body may be as long as it likes. */
 	memcpy(big, "X: y\r\n\r\n", 8);
 	run(big, strlen(big), SMTPD_BARE_NORMALIZE, false, 100, 0, false, &r);

@@ -133,14 +133,14 @@ static void test_bytes(void **state)
 	static const char expect[] =
 		"Return-Path: <alice@example.test>\n"
 		"Delivered-To: bob@example.test\n"
-		"Subject: hi\n\nline 1\nbare\rcr\nlf only\nend\r";
+		"Subject: hi\n\nline 1\nbare\rcr\ntwo\r\nlf only\nend\r";
 
 	(void)state;
 	/* Every chunking, including a CR at a chunk's end. */
 	for (size_t step = 0; step < 8; step++)
 		deliver_ok(md,
 			   "Subject: hi\r\n\r\nline 1\r\nbare\rcr\r\n"
-			   "lf only\nend\r",
+			   "two\r\r\nlf only\nend\r",
 			   step, expect);
 	{
 		char *new = sub(md, "new"), *cur = sub(md, "cur");
