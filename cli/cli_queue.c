@@ -60,6 +60,7 @@
 #include "log.h"
 #include "qfile.h"
 #include "queue_id.h"
+#include "rename.h"
 #include "strbuf.h"
 #include "trigger.h"
 
@@ -372,15 +373,8 @@ static int move_file(struct queue_ctx *qc, const char *from, const char *id,
 	} else {
 		to = xasprintf("%s/%s", qpath, id);
 	}
-#ifdef RENAME_NOREPLACE
-	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+	if (rename_noreplace(AT_FDCWD, from, AT_FDCWD, to) == 0)
 		ret = 0;
-	else if (errno == EINVAL || errno == ENOSYS)
-#endif
-		if (link(from, to) == 0) {
-			(void)unlink(from);
-			ret = 0;
-		}
 	if (ret < 0 && errno != ENOENT)
 		log_error("%s: move %s to %s: %m", id, from, to);
 	free(to);

@@ -69,6 +69,7 @@
 #include "attr.h"
 #include "log.h"
 #include "qfile.h"
+#include "rename.h"
 
 #define TIME_RECORD_SIZE 12
 #define END_RECORD_SIZE	 12
@@ -529,25 +530,6 @@ static int open_subdir(int fd, const char *name, const char *path,
 	return sub;
 }
 
-/* rename_noreplace - rename, failing with EEXIST instead of replacing */
-static int rename_noreplace(int from_fd, const char *from, int to_fd,
-			    const char *to)
-{
-#ifdef RENAME_NOREPLACE
-	if (renameat2(from_fd, from, to_fd, to, RENAME_NOREPLACE) == 0)
-		return 0;
-	if (errno != EINVAL && errno != ENOSYS)
-		return -1;
-#endif
-	/* Filesystems without renameat2(): link(2) never replaces either.
-	 * Should the unlink fail, the temporary name is left over, which is
-	 * harmless: scans skip it and cleanup removes it. */
-	if (linkat(from_fd, from, to_fd, to, 0) < 0)
-		return -1;
-	(void)unlinkat(from_fd, from, 0);
-	return 0;
-}
-
 /* same_dir - whether two directory descriptors name one directory */
 static bool same_dir(int a, int b)
 {
@@ -635,6 +617,8 @@ int qfile_commit(struct qfile_writer *w, const char *target_dir,
 		where = longer;
 	}
 
+	/* Where link(2) stands in for renameat2(), a failed unlink leaves
+	 * the temporary name too: scans skip it, cleanup removes it. */
 	if (rename_noreplace(w->dir_fd, w->tmp_name, dst_fd, w->id) < 0) {
 		*error_r = set_error("rename %s to %s/%s: %s", w->path, where,
 				     w->id, strerror(errno));

@@ -57,6 +57,7 @@
 
 #include "alloc.h"
 #include "maildir.h"
+#include "rename.h"
 #include "strbuf.h"
 
 #define MAILDIR_BUF_SIZE   (64 * 1024)
@@ -279,24 +280,6 @@ out:
 	return ret;
 }
 
-/*
- * move_noreplace - give the tmp/ file its new/ name in one step, never
- * over an existing file: renameat2(RENAME_NOREPLACE), where the
- * filesystem lacks it link(2) then unlink(2), maildir(5)'s way.
- */
-static int move_noreplace(int from_dir, const char *from, int to_dir,
-			  const char *to)
-{
-	if (renameat2(from_dir, from, to_dir, to, RENAME_NOREPLACE) == 0)
-		return 0;
-	if (errno != EINVAL && errno != ENOSYS)
-		return -1;
-	if (linkat(from_dir, from, to_dir, to, 0) < 0)
-		return -1;
-	(void)unlinkat(from_dir, from, 0);
-	return 0;
-}
-
 /* maildir_deliver - the algorithm of maildir.h */
 int maildir_deliver(const char *dir, const struct maildir_msg *msg,
 		    unsigned int flags, char **path_r, const char **error_r)
@@ -368,7 +351,7 @@ int maildir_deliver(const char *dir, const struct maildir_msg *msg,
 	fd = -1;
 	snprintf(final, sizeof(final), "%s,S=%llu,W=%llu", name,
 		 (unsigned long long)size, (unsigned long long)vsize);
-	if (move_noreplace(tmp, name, new, final) < 0) {
+	if (rename_noreplace(tmp, name, new, final) < 0) {
 		*error_r = set_error("rename %s/tmp/%s to new/%s: %m", shown,
 				     name, final);
 		goto out;
