@@ -244,7 +244,6 @@ def main():
                                      max=max(r[key]), min=min(r[key]))
             print(json.dumps(line), flush=True)
             runs.append(r)
-    benchlib.remove_set_aside(a.base)
     names = [t for t in ("postfix", "facteur") if a.only in (None, t)]
     print("\n| server | messages | 250 -> new/ p50 ms | p90 ms | max ms | "
           "file there at 250 | end of data -> 250 p50 ms | p90 ms |")

@@ -140,7 +140,6 @@ def main():
                 print(json.dumps(r), flush=True)
                 runs.append(r)
 
-    benchlib.remove_set_aside(a.base)
 
     def med(name, conc, key):
         return statistics.median(r[key] for r in runs

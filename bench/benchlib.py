@@ -239,13 +239,16 @@ def wait_quiet(threshold=0.15, need=3, max_wait=300):
 
 
 def set_aside(base, maildir):
-    """Empty maildir's new/ and cur/ without unlinking a file now: move the
-    directories into BASE/bench-trash (remove_set_aside() deletes it after
-    the last run) and make fresh ones.  On ext4 without a journal, every
-    inode freed in the last half minute slows down each file created in
-    its group (the allocator skips recently deleted inodes one by one), so
-    deleting the last run's files just before the next would load that run
-    with the harness's own cleanup, on both servers alike."""
+    """Empty maildir's new/ and cur/ without unlinking a file: move the
+    directories into BASE/bench-trash and make fresh ones; bench/run.sh
+    deletes the trash after the last benchmark (remove_set_aside()).  On
+    ext4 without a journal, a new inode is never one freed in the last
+    minute, or in the last six minutes while its inode table block is
+    dirty (recently_deleted() in fs/ext4/ialloc.c): the allocator skips
+    them one by one, so every deletion slows down each file created in
+    the same block group for minutes, whichever server creates it.  A
+    harness that deletes its last run's files loads the next runs with
+    its own cleanup."""
     trash = os.path.join(base, "bench-trash")
     os.makedirs(trash, exist_ok=True)
     for d in ("new", "cur"):
@@ -258,5 +261,6 @@ def set_aside(base, maildir):
 
 
 def remove_set_aside(base):
-    """Delete what set_aside() moved away, once nothing is measured."""
+    """Delete what set_aside() moved away, once nothing is measured
+    (bench/run.sh, at its end)."""
     shutil.rmtree(os.path.join(base, "bench-trash"), ignore_errors=True)
