@@ -584,8 +584,7 @@ int mailbox_msg_open(struct mailbox *mb, size_t i)
 	}
 	seen = mbx_folder_lookup(f, mb->uidvalidity, mb->uids[i]);
 	if (seen != NULL && seen->name != NULL) {
-		fd = openat(f->dirfd, seen->name,
-			    O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		fd = mbx_open_message(f->dirfd, seen->name);
 		if (fd >= 0 || errno != ENOENT)
 			return fd;
 	}
@@ -599,8 +598,7 @@ int mailbox_msg_open(struct mailbox *mb, size_t i)
 		      ? mbx_index_find(&f->ix, mb->uids[i])
 		      : NULL;
 	if (rec != NULL && rec->name != NULL) {
-		fd = openat(f->dirfd, rec->name,
-			    O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		fd = mbx_open_message(f->dirfd, rec->name);
 		if (fd >= 0 || errno != ENOENT)
 			return fd;
 	}
@@ -615,7 +613,7 @@ int mailbox_msg_open(struct mailbox *mb, size_t i)
 		errno = ENOENT;
 		return -1;
 	}
-	fd = openat(f->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = mbx_open_message(f->dirfd, name);
 	free(name);
 	return fd;
 }

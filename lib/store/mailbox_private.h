@@ -80,6 +80,12 @@ int mbx_make_folder(const char *path, bool sub, const char **error_r);
 uint32_t mbx_new_uidvalidity(const char *root, uint32_t above);
 
 /*
+ * mbx_open_message - dirfd/name opened for reading, with O_NOATIME where
+ * we own the file (else a plain open); -1 with errno.
+ */
+int mbx_open_message(int dirfd, const char *name);
+
+/*
  * mbx_read_file - the whole of at/name (at most max bytes) into a
  * malloc'd buffer.  Returns 0, -1 with errno (ENOENT: missing, EFBIG:
  * larger than max).

@@ -168,13 +168,23 @@ static void test_new_to_cur(void **state)
 	assert_non_null(strstr(text, "\n+3 3 0 0 "));
 	free(text);
 	{
-		int fd = mailbox_msg_open(mb, 1);
+		/* Reading a message leaves its atime alone (O_NOATIME; an
+		 * atime before the mtime would have relatime update it). */
+		char *path = xasprintf("%s/%s", md, msg(mb, 1).name);
+		struct timespec ts[2] = {{1000000000, 0}, {0, UTIME_OMIT}};
+		struct stat st;
+		int fd;
 		char buf[64] = {0};
 
+		assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+		fd = mailbox_msg_open(mb, 1);
 		assert_true(fd >= 0);
 		assert_true(read(fd, buf, sizeof(buf) - 1) > 0);
 		assert_string_equal(buf, "Subject: 2\n\ntwo\n");
 		close(fd);
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_atim.tv_sec, 1000000000);
+		free(path);
 	}
 	mailbox_close(&mb);
 	assert_null(mb);
