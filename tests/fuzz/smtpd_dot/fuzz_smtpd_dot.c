@@ -81,7 +81,8 @@ static void same(const struct outcome *a, const struct outcome *b)
 	if (a->done != b->done || a->used != b->used ||
 	    a->out.len != b->out.len ||
 	    memcmp(a->out.data, b->out.data, a->out.len) != 0 ||
-	    a->bare_lf != b->bare_lf || a->header_too_big != b->header_too_big ||
+	    a->bare_lf != b->bare_lf ||
+	    a->header_too_big != b->header_too_big ||
 	    strcmp(a->msgid, b->msgid) != 0)
 		abort();
 }
