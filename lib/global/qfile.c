@@ -67,6 +67,7 @@
 
 #include "alloc.h"
 #include "attr.h"
+#include "fsinfo.h"
 #include "log.h"
 #include "qfile.h"
 #include "rename.h"
@@ -539,6 +540,24 @@ static bool same_dir(int a, int b)
 	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/*
+ * sync_dirs - make the rename of the committed file durable.  It is once
+ * the directory that gained the name is synced, which on ext4 the file's
+ * own fsync already did (fsinfo.c); the one that lost the temporary name
+ * is synced too, so that a crash cannot bring that name back.  A
+ * directory we may only search (maildrop/) cannot be fsynced: syncfs().
+ */
+static int sync_dirs(const struct qfile_writer *w, int dst_fd)
+{
+	if (searchable_only(dst_fd) || searchable_only(w->dir_fd))
+		return syncfs(w->sync_fd);
+	if (!fs_fsync_covers_rename(w->sync_fd) && fsync(dst_fd) < 0)
+		return -1;
+	if (!same_dir(dst_fd, w->dir_fd) && fsync(w->dir_fd) < 0)
+		return -1;
+	return 0;
+}
+
 /* finish_file - end marker, flush, close (the fsync comes after the
  * rename: see qfile_commit) */
 static int finish_file(struct qfile_writer *w, const char **error_r)
@@ -645,13 +664,7 @@ int qfile_commit(struct qfile_writer *w, const char *target_dir,
 		w->state = WRITER_FINISHED;
 		goto out;
 	}
-	/* The rename is durable once the directory that gained the name is
-	 * synced; sync the one that lost the temporary name too, so that a
-	 * crash cannot bring that name back. */
-	if (searchable_only(dst_fd) || searchable_only(w->dir_fd)
-		    ? syncfs(w->sync_fd) < 0
-		    : fsync(dst_fd) < 0 || (!same_dir(dst_fd, w->dir_fd) &&
-					    fsync(w->dir_fd) < 0)) {
+	if (sync_dirs(w, dst_fd) < 0) {
 		*error_r = set_error("fsync directory %s: %s", where,
 				     strerror(errno));
 		/* Not durably queued: take it back so that the client's

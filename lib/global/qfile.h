@@ -48,9 +48,10 @@
  *     the file gets its final name), renames it to its id (in a hashed
  *     subdirectory of the target directory, made when missing) without
  *     ever replacing an existing file, then fsync()s the file, the target
- *     directory and, when it differs, the source directory.  The fsync
- *     comes after the rename so that one journal commit covers the data
- *     and the rename.  A machine crash before that fsync may leave a
+ *     directory (not on ext4, where the file's fsync already made the
+ *     new name durable: lib/util/fsinfo.c) and, when it differs, the
+ *     source directory.  The fsync comes after the rename so that one
+ *     journal commit covers the data and the rename.  A machine crash before that fsync may leave a
  *     torn file under the final name: it has no valid E record, the
  *     reader reports QFILE_ERR_INCOMPLETE (or CORRUPT) and qmgr moves it
  *     to corrupt/ without delivering it; no 250 was given for it.
