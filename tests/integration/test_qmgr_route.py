@@ -452,8 +452,7 @@ def test_agent_recycled_after_requests():
 
 def test_many_active_messages():
     """Hundreds in active/ at once, finishing oldest first: each leaves
-    the active list (qmgr sweeps the finished ones in batches), none is
-    lost or done twice."""
+    qmgr's table of held messages, none is lost or done twice."""
     qids = [ENV.inject("alice@example.test", ["m%d@many.test" % i], "many%d" % i)
             for i in range(200)]
     for q in qids:
