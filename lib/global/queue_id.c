@@ -30,25 +30,34 @@
  */
 #include "autoconf.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include "queue_id.h"
 
 static const char alphabet[] = QUEUE_ID_ALPHABET;
 
-/* digit_value - the value of c in the alphabet, or -1 */
+/* The digit value of each byte, -1 outside the alphabet. */
+static signed char digit_table[256];
+static pthread_once_t digit_table_once = PTHREAD_ONCE_INIT;
+
+/* digit_table_init - fill digit_table (once per process) */
+static void digit_table_init(void)
+{
+	memset(digit_table, -1, sizeof(digit_table));
+	for (int i = 0; i < QUEUE_ID_BASE; i++)
+		digit_table[(unsigned char)alphabet[i]] = (signed char)i;
+}
+
+/*
+ * digit_value - the value of c in the alphabet, or -1.  smtpd checks ids
+ * on several commit threads at once: the first use must not race (a
+ * half-built table made a valid id look invalid, and smtpd panicked).
+ */
 static int digit_value(unsigned char c)
 {
-	static signed char table[256];
-	static bool ready;
-
-	if (!ready) {
-		memset(table, -1, sizeof(table));
-		for (int i = 0; i < QUEUE_ID_BASE; i++)
-			table[(unsigned char)alphabet[i]] = (signed char)i;
-		ready = true;
-	}
-	return table[c];
+	(void)pthread_once(&digit_table_once, digit_table_init);
+	return digit_table[c];
 }
 
 /* encode_fixed - write value as exactly width digits (value must fit) */

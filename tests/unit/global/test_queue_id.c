@@ -6,9 +6,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -201,6 +204,62 @@ static void test_hash_dir(void **state)
 	assert_int_equal(distinct, QUEUE_ID_BASE);
 }
 
+enum { RACE_THREADS = 8, RACE_ROUNDS = 50 };
+
+static pthread_barrier_t race_start;
+
+/* race_check - wait for the others, then check a valid id */
+static void *race_check(void *arg)
+{
+	int *bad = arg;
+	char id[QUEUE_ID_MAX + 1];
+
+	assert_int_equal(queue_id_build(id, 1700000000, 123456, 98765), 0);
+	pthread_barrier_wait(&race_start);
+	for (int i = 0; i < 200; i++)
+		if (!queue_id_valid(id) ||
+		    queue_id_hash_dir(id, 1, (char[4]){0}, 4) < 0)
+			(*bad)++;
+	return NULL;
+}
+
+/*
+ * The first use of the decoder, on several threads at once (smtpd's
+ * commit threads), must see a complete table: each round is a fresh
+ * process, so that the first use is the threads'.  The window of the
+ * old lazily built table was a few hundred nanoseconds: this did not
+ * catch it here in 800 rounds (a fresh smtpd panicked on it under load
+ * instead), so it guards the behaviour more than it proves the fix,
+ * which is pthread_once() by construction.
+ */
+static void test_first_use_threads(void **state)
+{
+	(void)state;
+	for (int round = 0; round < RACE_ROUNDS; round++) {
+		pid_t pid = fork();
+		int status;
+
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			pthread_t t[RACE_THREADS];
+			int bad[RACE_THREADS] = {0}, total = 0;
+
+			pthread_barrier_init(&race_start, NULL, RACE_THREADS);
+			for (int i = 0; i < RACE_THREADS; i++)
+				pthread_create(&t[i], NULL, race_check,
+					       &bad[i]);
+			for (int i = 0; i < RACE_THREADS; i++) {
+				pthread_join(t[i], NULL);
+				total += bad[i];
+			}
+			_exit(total == 0 ? 0 : 1);
+		}
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -210,6 +269,7 @@ int main(void)
 		cmocka_unit_test(test_unique),
 		cmocka_unit_test(test_validate),
 		cmocka_unit_test(test_hash_dir),
+		cmocka_unit_test(test_first_use_threads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
