@@ -1,7 +1,6 @@
 """What every benchmark needs: CPU and memory of a process tree, a quiet machine."""
 
 import os
-import shutil
 import tempfile
 import threading
 import time
@@ -241,7 +240,7 @@ def wait_quiet(threshold=0.15, need=3, max_wait=300):
 def set_aside(base, maildir):
     """Empty maildir's new/ and cur/ without unlinking a file: move the
     directories into BASE/bench-trash and make fresh ones; bench/run.sh
-    deletes the trash after the last benchmark (remove_set_aside()).  On
+    deletes the trash after the last benchmark.  On
     ext4 without a journal, a new inode is never one freed in the last
     minute, or in the last six minutes while its inode table block is
     dirty (recently_deleted() in fs/ext4/ialloc.c): the allocator skips
@@ -258,9 +257,3 @@ def set_aside(base, maildir):
         os.mkdir(path)
         os.chown(path, st.st_uid, st.st_gid)
         os.chmod(path, st.st_mode & 0o7777)
-
-
-def remove_set_aside(base):
-    """Delete what set_aside() moved away, once nothing is measured
-    (bench/run.sh, at its end)."""
-    shutil.rmtree(os.path.join(base, "bench-trash"), ignore_errors=True)

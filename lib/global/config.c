@@ -3,7 +3,6 @@
  *
  * SYNOPSIS
  *	#include "config.h"
-#include "hash.h"
  *
  *	struct config *cfg = config_create(dir);
  *	config_override(cfg, "name=value", &error);	(any number)

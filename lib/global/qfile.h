@@ -51,10 +51,11 @@
  *     directory (not on ext4, where the file's fsync already made the
  *     new name durable: lib/util/fsinfo.c) and, when it differs, the
  *     source directory.  The fsync comes after the rename so that one
- *     journal commit covers the data and the rename.  A machine crash before that fsync may leave a
- *     torn file under the final name: it has no valid E record, the
- *     reader reports QFILE_ERR_INCOMPLETE (or CORRUPT) and qmgr moves it
- *     to corrupt/ without delivering it; no 250 was given for it.
+ *     journal commit covers the data and the rename.  A machine crash
+ *     before that fsync may leave a torn file under the final name: it
+ *     has no valid E record, the reader reports QFILE_ERR_INCOMPLETE (or
+ *     CORRUPT) and qmgr moves it to corrupt/ without delivering it; no
+ *     250 was given for it.
  *
  * Only when qfile_commit() returned 0 may smtpd answer 250: from then on a
  * crash of the process or the machine cannot lose the message.  Temporary
